@@ -1,0 +1,276 @@
+/*
+ * mod_b2bportal: the core of the B2B portal. Directives and their merge
+ * rules, the /api/v1 handler (routing lives in modules/core/b2b_http.c),
+ * mod_dbd statements, and the module-managed background worker.
+ *
+ *   <Location /api/v1>
+ *       SetHandler b2bportal-api
+ *   </Location>
+ */
+#include "b2b_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_mpm.h"
+#include "apr_strings.h"
+
+/* APLOG_USE_MODULE comes with AP_DECLARE_MODULE below. */
+
+
+/* ---- configuration ------------------------------------------------------ */
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    b2b_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+    (void)s;
+    conf->worker_enabled = B2B_UNSET;
+    conf->worker_db = NULL;
+    conf->redis = NULL;
+    conf->identity_ttl = B2B_UNSET;
+    conf->diagnostics = B2B_UNSET;
+    return conf;
+}
+
+static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    b2b_server_conf_t *base = basev, *add = addv;
+    b2b_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+    conf->worker_enabled = add->worker_enabled != B2B_UNSET
+                           ? add->worker_enabled : base->worker_enabled;
+    conf->worker_db = add->worker_db ? add->worker_db : base->worker_db;
+    conf->redis = add->redis ? add->redis : base->redis;
+    conf->identity_ttl = add->identity_ttl != B2B_UNSET
+                         ? add->identity_ttl : base->identity_ttl;
+    conf->diagnostics = add->diagnostics != B2B_UNSET
+                        ? add->diagnostics : base->diagnostics;
+    return conf;
+}
+
+static void *create_dir_conf(apr_pool_t *p, char *path)
+{
+    b2b_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+    (void)path;
+    conf->api_base = NULL;
+    conf->max_body = B2B_UNSET_SIZE;
+    return conf;
+}
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    b2b_dir_conf_t *base = basev, *add = addv;
+    b2b_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+    conf->api_base = add->api_base ? add->api_base : base->api_base;
+    conf->max_body = add->max_body != B2B_UNSET_SIZE ? add->max_body
+                                                     : base->max_body;
+    return conf;
+}
+
+/* Getters apply the defaults, so "unset" never leaks past this file. */
+b2b_server_conf_t *b2b_server_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &b2bportal_module);
+}
+
+b2b_dir_conf_t *b2b_dir_conf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &b2bportal_module);
+}
+
+const char *b2b_conf_redis(server_rec *s)
+{
+    return b2b_server_conf(s)->redis;
+}
+
+const char *b2b_conf_db_params(server_rec *s)
+{
+    return b2b_server_conf(s)->worker_db;
+}
+
+static const char *set_api_base(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    b2b_dir_conf_t *conf = dconf;
+    (void)cmd;
+    if (arg[0] != '/' || (strlen(arg) > 1 && arg[strlen(arg) - 1] == '/')) {
+        return B2B_DIR_API_BASE " must start with / and not end with /";
+    }
+    conf->api_base = arg;
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    b2b_dir_conf_t *conf = dconf;
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    (void)cmd;
+    if (*end || v < 1024 || v > 64 * 1024 * 1024) {
+        return B2B_DIR_MAX_BODY " takes a byte count from 1024 to 67108864";
+    }
+    conf->max_body = (apr_off_t)v;
+    return NULL;
+}
+
+static const char *set_worker(cmd_parms *cmd, void *dconf, int flag)
+{
+    (void)dconf;
+    b2b_server_conf(cmd->server)->worker_enabled = flag;
+    return NULL;
+}
+
+static const char *set_worker_db(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    b2b_server_conf(cmd->server)->worker_db = arg;
+    return NULL;
+}
+
+static const char *set_redis(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const char *colon = strrchr(arg, ':');
+    (void)dconf;
+    if (!colon || colon == arg || atoi(colon + 1) <= 0 || atoi(colon + 1) > 65535) {
+        return B2B_DIR_REDIS " takes host:port, e.g. 127.0.0.1:6379";
+    }
+    b2b_server_conf(cmd->server)->redis = arg;
+    return NULL;
+}
+
+static const char *set_identity_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    (void)dconf;
+    if (*end || v < 0 || v > 3600) {
+        return B2B_DIR_IDENTITY_TTL " takes seconds from 0 (off) to 3600";
+    }
+    b2b_server_conf(cmd->server)->identity_ttl = (int)v;
+    return NULL;
+}
+
+static const char *set_diagnostics(cmd_parms *cmd, void *dconf, int flag)
+{
+    (void)dconf;
+    b2b_server_conf(cmd->server)->diagnostics = flag;
+    return NULL;
+}
+
+static const command_rec b2b_directives[] = {
+    AP_INIT_TAKE1(B2B_DIR_API_BASE, set_api_base, NULL, ACCESS_CONF | RSRC_CONF,
+                  "URL path the JSON API is mounted at (default /api/v1)"),
+    AP_INIT_TAKE1(B2B_DIR_MAX_BODY, set_max_body, NULL, ACCESS_CONF | RSRC_CONF,
+                  "Largest request body accepted, in bytes (default 1048576)"),
+    AP_INIT_FLAG(B2B_DIR_WORKER, set_worker, NULL, RSRC_CONF,
+                 "Run the background worker (default On)"),
+    AP_INIT_TAKE1(B2B_DIR_WORKER_DB, set_worker_db, NULL, RSRC_CONF,
+                  "libpq conninfo for the worker's own connections"),
+    AP_INIT_TAKE1(B2B_DIR_REDIS, set_redis, NULL, RSRC_CONF,
+                  "Redis host:port for cache invalidation"),
+    AP_INIT_TAKE1(B2B_DIR_IDENTITY_TTL, set_identity_ttl, NULL, RSRC_CONF,
+                  "Seconds a user's accounts and roles are cached per process "
+                  "(default 5, 0 = off)"),
+    AP_INIT_FLAG(B2B_DIR_DIAGNOSTICS, set_diagnostics, NULL, RSRC_CONF,
+                 "Enable POST /api/v1/_echo, which parses and echoes a JSON "
+                 "body (tests only; default Off)"),
+    {NULL}
+};
+
+/* ---- hooks ---------------------------------------------------------------- */
+
+static int b2b_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog; (void)ptemp;
+    b2b_routes_reset(pconf);
+    b2b_db_reset(pconf);
+    b2b_worker_reset(pconf);
+    b2b_http_register();
+    b2b_identity_register();
+    b2b_account_register();
+    b2b_worker_register_routes();
+    return OK;
+}
+
+/* Runs before mod_dbd's post_config so our statements reach every server. */
+static int b2b_post_config_dbd(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    b2b_db_register_all(s);
+    return OK;
+}
+
+static int b2b_post_config_worker(apr_pool_t *pconf, apr_pool_t *plog,
+                                  apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog; (void)ptemp;
+    return b2b_worker_post_config(pconf, s);
+}
+
+static void b2b_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    b2b_identity_child_init(pchild, s);
+}
+
+/* ErrorDocument target: httpd's own 401/403/5xx pages become JSON. */
+static int error_document(request_rec *r)
+{
+    const char *status = apr_table_get(r->subprocess_env, "REDIRECT_STATUS");
+    int code = status ? atoi(status) : (r->prev ? r->prev->status : 0);
+
+    if (!r->prev || code < 400 || code > 599) {
+        return b2b_reply_error(r, HTTP_NOT_FOUND, "not_found", "No such endpoint.");
+    }
+    switch (code) {
+    case HTTP_UNAUTHORIZED:
+        return b2b_reply_error(r, code, "unauthorized",
+                               "Log in with a portal user name and password.");
+    case HTTP_FORBIDDEN:
+        return b2b_reply_error(r, code, "forbidden",
+                               "You may not use this resource.");
+    case HTTP_SERVICE_UNAVAILABLE:
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return b2b_reply_error(r, code, "service_unavailable",
+                               "A service the portal needs is down; try again "
+                               "shortly.");
+    default:
+        return b2b_reply_error(r, code, code < 500 ? "bad_request" : "internal_error",
+                               code < 500 ? "The request was not accepted."
+                                          : "The portal could not answer; the "
+                                            "error is logged.");
+    }
+}
+
+static int b2b_handler(request_rec *r)
+{
+    if (!r->handler) {
+        return DECLINED;
+    }
+    if (!strcmp(r->handler, "b2bportal-api")) {
+        return b2b_api_dispatch(r);
+    }
+    if (!strcmp(r->handler, "b2bportal-error")) {
+        return error_document(r);
+    }
+    return DECLINED;
+}
+
+static void b2b_register_hooks(apr_pool_t *p)
+{
+    static const char *const before_dbd[] = { "mod_dbd.c", NULL };
+    (void)p;
+    ap_hook_pre_config(b2b_pre_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_post_config(b2b_post_config_dbd, NULL, before_dbd, APR_HOOK_MIDDLE);
+    /* last, so every capability module has registered its worker tasks */
+    ap_hook_post_config(b2b_post_config_worker, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_child_init(b2b_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(b2b_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(b2bportal) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_server_conf,
+    merge_server_conf,
+    b2b_directives,
+    b2b_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

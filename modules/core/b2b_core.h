@@ -1,0 +1,69 @@
+/*
+ * b2b_core.h: private to mod_b2bportal: configuration, directive names and
+ * the pieces of the core split across files.
+ */
+#ifndef B2B_CORE_H
+#define B2B_CORE_H
+
+#include "b2b_api.h"
+#include "apr_shm.h"
+#include "http_log.h"
+
+/* Directive names in one place: a misspelling is a compile error, and
+ * t/directives.t checks each one has a default and a merge rule. */
+#define B2B_DIR_API_BASE          "B2BApiBase"
+#define B2B_DIR_MAX_BODY          "B2BMaxBodySize"
+#define B2B_DIR_WORKER            "B2BWorker"
+#define B2B_DIR_WORKER_DB         "B2BWorkerDBParams"
+#define B2B_DIR_REDIS             "B2BRedis"
+#define B2B_DIR_IDENTITY_TTL      "B2BIdentityCacheTTL"
+#define B2B_DIR_DIAGNOSTICS       "B2BDiagnostics"
+
+#define B2B_UNSET      (-1)
+#define B2B_UNSET_SIZE ((apr_off_t)-1)
+
+typedef struct b2b_server_conf_t {
+    int worker_enabled;          /* B2BWorker, default on */
+    const char *worker_db;       /* B2BWorkerDBParams */
+    const char *redis;           /* B2BRedis host:port */
+    int identity_ttl;            /* B2BIdentityCacheTTL seconds, default 5 */
+    int diagnostics;             /* B2BDiagnostics, default off */
+} b2b_server_conf_t;
+
+typedef struct b2b_dir_conf_t {
+    const char *api_base;        /* B2BApiBase, default /api/v1 */
+    apr_off_t max_body;          /* B2BMaxBodySize, default 1 MiB */
+} b2b_dir_conf_t;
+
+#define B2B_DEFAULT_API_BASE     "/api/v1"
+#define B2B_DEFAULT_MAX_BODY     (1024 * 1024)
+#define B2B_DEFAULT_IDENTITY_TTL 5
+
+extern module AP_MODULE_DECLARE_DATA b2bportal_module;
+
+b2b_server_conf_t *b2b_server_conf(server_rec *s);
+b2b_dir_conf_t *b2b_dir_conf(request_rec *r);
+
+/* b2b_http.c */
+void b2b_routes_reset(apr_pool_t *pconf);
+int b2b_api_dispatch(request_rec *r);
+void b2b_http_register(void);
+
+/* b2b_db.c */
+void b2b_db_reset(apr_pool_t *pconf);
+void b2b_db_register_all(server_rec *s);
+
+/* b2b_identity.c */
+void b2b_identity_register(void);
+void b2b_identity_child_init(apr_pool_t *pchild, server_rec *s);
+int b2b_identity_resolve(b2b_req_t *req, int need_account);
+
+/* modules/account */
+void b2b_account_register(void);
+
+/* modules/worker */
+void b2b_worker_reset(apr_pool_t *pconf);
+int b2b_worker_post_config(apr_pool_t *pconf, server_rec *s);
+void b2b_worker_register_routes(void);
+
+#endif
