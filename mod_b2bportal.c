@@ -218,6 +218,11 @@ static int error_document(request_rec *r)
     if (!r->prev || code < 400 || code > 599) {
         return b2b_reply_error(r, HTTP_NOT_FOUND, "not_found", "No such endpoint.");
     }
+    /* a 500 before anyone was authenticated is the auth backend (the
+     * database) failing: tell the client to come back, not that we broke */
+    if (code == HTTP_INTERNAL_SERVER_ERROR && !r->prev->user) {
+        code = HTTP_SERVICE_UNAVAILABLE;
+    }
     switch (code) {
     case HTTP_UNAUTHORIZED:
         return b2b_reply_error(r, code, "unauthorized",

@@ -61,7 +61,7 @@ typedef struct b2b_req_t {
 } b2b_req_t;
 
 /* Answers 403 (same company) or 404 (unknown, or another company) for an
- * account code the caller may not act for or see. */
+ * account code the caller may not act for or see; returns DONE. */
 int b2b_account_denied(b2b_req_t *req, const char *code);
 /* The caller's account entry for code, or NULL if they may not act for it. */
 const b2b_account_ref_t *b2b_identity_account(const b2b_identity_t *who,

@@ -34,9 +34,12 @@ is($r->{json}{user}{username}, 'na-buyer', 'and it is that user');
 $r = api(GET => '/me', user => 'na-buyer', password => 'demo2');
 is($r->code, 401, 'after a good login, a wrong password is still refused');
 
-# A disabled user is refused even though the password matches.
+# A disabled user is refused even though the password matches (and even if
+# the password check is cached): within B2BIdentityCacheTTL (5 s here).
 sql(q{UPDATE users SET active = false WHERE username = 'globex-buyer'});
-$r = api(GET => '/me', user => 'globex-buyer');
+$r = wait_until(10, sub { my $x = api(GET => '/me', user => 'globex-buyer');
+                          $x->code == 401 ? $x : undef })
+     || api(GET => '/me', user => 'globex-buyer');
 is($r->code, 401, 'disabled user: 401');
 is($r->{json}{error}{code}, 'unauthorized', 'disabled user: JSON error');
 sql(q{UPDATE users SET active = true WHERE username = 'globex-buyer'});

@@ -97,18 +97,24 @@ apr_array_header_t *b2b_db_select(request_rec *r, ap_dbd_t *dbd,
                       apr_dbd_error(dbd->driver, dbd->handle, rv));
         return NULL;
     }
-    cols = apr_dbd_num_cols(dbd->driver, res);
-    if (ncols) {
-        *ncols = cols;
-    }
     rows = apr_array_make(r->pool, 8, sizeof(const char **));
+    cols = -1;
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
-        const char **vals = apr_palloc(r->pool, sizeof(char *) * (cols ? cols : 1));
+        const char **vals;
+        if (cols < 0) {
+            /* a streamed (random=0) result knows its columns only once the
+             * first row has arrived */
+            cols = apr_dbd_num_cols(dbd->driver, res);
+        }
+        vals = apr_palloc(r->pool, sizeof(char *) * (cols > 0 ? cols : 1));
         for (i = 0; i < cols; i++) {
             const char *v = apr_dbd_get_entry(dbd->driver, row, i);
             vals[i] = v ? apr_pstrdup(r->pool, v) : NULL;
         }
         APR_ARRAY_PUSH(rows, const char **) = vals;
+    }
+    if (ncols) {
+        *ncols = cols < 0 ? apr_dbd_num_cols(dbd->driver, res) : cols;
     }
     return rows;
 }

@@ -243,7 +243,7 @@ static int run_route(b2b_req_t *req, const route_t *rt)
                                                   B2B_ROUTE_ADMIN |
                                                   B2B_ROUTE_INTEGRATION)));
     if (rc != OK) {
-        return rc;
+        return OK;      /* already answered */
     }
     if ((rt->flags & B2B_ROUTE_ADMIN)
         && strcmp(req->who->global_role, "portal_admin")) {
@@ -289,7 +289,8 @@ static int run_route(b2b_req_t *req, const route_t *rt)
             req->body = b2b_json_pool_own(r->pool, v);
         }
     }
-    return rt->fn(req);
+    rc = rt->fn(req);
+    return rc == DONE ? OK : rc;
 }
 
 int b2b_api_dispatch(request_rec *r)

@@ -17,6 +17,9 @@
 #include "apr_thread_mutex.h"
 #include "apr_lib.h"
 
+/* Errors answered here return DONE so the caller stops; OK means go on. */
+#define ANSWERED(reply) ((void)(reply), DONE)
+
 APLOG_USE_MODULE(b2bportal);
 
 #define SQL_USER \
@@ -31,7 +34,7 @@ APLOG_USE_MODULE(b2bportal);
     "FROM memberships m " \
     "JOIN account_closure c ON c.ancestor_id = m.account_id " \
     "JOIN accounts a ON a.id = c.descendant_id " \
-    "WHERE m.user_id = %s AND (c.depth = 0 OR m.role IN ('approver','account_admin')) " \
+    "WHERE m.user_id = %s::bigint AND (c.depth = 0 OR m.role IN ('approver','account_admin')) " \
     "GROUP BY a.id, a.code, a.name, a.currency, a.country ORDER BY a.code"
 
 /* Whether an account exists and whether it shares a root with any account of
@@ -40,7 +43,7 @@ APLOG_USE_MODULE(b2bportal);
     "SELECT EXISTS (SELECT 1 FROM account_closure x " \
     "  JOIN accounts root ON root.id = x.ancestor_id AND root.parent_id IS NULL " \
     "  JOIN account_closure y ON y.ancestor_id = root.id " \
-    "  JOIN memberships m ON m.account_id = y.descendant_id AND m.user_id = %s " \
+    "  JOIN memberships m ON m.account_id = y.descendant_id AND m.user_id = %s::bigint " \
     "  WHERE x.descendant_id = a.id)::text " \
     "FROM accounts a WHERE a.code = %s"
 
@@ -175,8 +178,8 @@ static int identity_load(request_rec *r, ap_dbd_t *dbd, b2b_identity_t **out)
     }
     if (rows->nelts == 0) {
         /* authenticated by Apache but unknown or disabled here */
-        return b2b_reply_error(r, HTTP_UNAUTHORIZED, "unauthorized",
-                               "This user is not active in the portal.");
+        return ANSWERED(b2b_reply_error(r, HTTP_UNAUTHORIZED, "unauthorized",
+                               "This user is not active in the portal."));
     }
     row = APR_ARRAY_IDX(rows, 0, const char **);
     who = apr_pcalloc(r->pool, sizeof(*who));
@@ -242,8 +245,8 @@ int b2b_account_denied(b2b_req_t *req, const char *code)
     const char *args[2];
 
     if (!account_code_ok(code)) {
-        return b2b_reply_error(r, HTTP_NOT_FOUND, "account_not_found",
-                               "No account with that code.");
+        return ANSWERED(b2b_reply_error(r, HTTP_NOT_FOUND, "account_not_found",
+                               "No account with that code."));
     }
     dbd = b2b_db(r);
     if (!dbd) {
@@ -262,11 +265,11 @@ int b2b_account_denied(b2b_req_t *req, const char *code)
     if (rows->nelts == 1
         && (!strcmp(APR_ARRAY_IDX(rows, 0, const char **)[0], "true")
             || *req->who->global_role)) {
-        return b2b_reply_error(r, HTTP_FORBIDDEN, "account_forbidden",
-                               "You may not act for account %s.", code);
+        return ANSWERED(b2b_reply_error(r, HTTP_FORBIDDEN, "account_forbidden",
+                               "You may not act for account %s.", code));
     }
-    return b2b_reply_error(r, HTTP_NOT_FOUND, "account_not_found",
-                           "No account with that code.");
+    return ANSWERED(b2b_reply_error(r, HTTP_NOT_FOUND, "account_not_found",
+                           "No account with that code."));
 }
 
 int b2b_identity_resolve(b2b_req_t *req, int need_account)
@@ -276,8 +279,8 @@ int b2b_identity_resolve(b2b_req_t *req, int need_account)
     b2b_identity_t *who;
 
     if (!r->user || !*r->user) {
-        return b2b_reply_error(r, HTTP_UNAUTHORIZED, "unauthorized",
-                               "Log in to use the portal API.");
+        return ANSWERED(b2b_reply_error(r, HTTP_UNAUTHORIZED, "unauthorized",
+                               "Log in to use the portal API."));
     }
     who = cache_get(r, r->user);
     if (!who) {
@@ -311,8 +314,8 @@ int b2b_identity_resolve(b2b_req_t *req, int need_account)
         req->acting = &APR_ARRAY_IDX(who->accounts, 0, b2b_account_ref_t);
     }
     if (need_account && !req->acting) {
-        return b2b_reply_error(r, HTTP_FORBIDDEN, "no_account",
-                               "This user does not act for any account.");
+        return ANSWERED(b2b_reply_error(r, HTTP_FORBIDDEN, "no_account",
+                               "This user does not act for any account."));
     }
     if (req->acting) {
         apr_table_setn(r->headers_out, "X-B2B-Account", req->acting->code);
