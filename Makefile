@@ -24,6 +24,7 @@ CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h
 # capability's fragment appends its programs to UNIT_TESTS.
 UNIT_TESTS :=
 -include modules/pricing/pricing.mk
+-include modules/orders/orders.mk
 
 .PHONY: all deps install demo stop test unit-build bench clean
 
