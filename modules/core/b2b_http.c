@@ -63,6 +63,20 @@ json_t *b2b_json_pool_own(apr_pool_t *p, json_t *value)
     return value;
 }
 
+int b2b_reply_json_text(request_rec *r, int status, const char *text)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    if (!apr_table_get(r->headers_out, "Cache-Control")) {
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    }
+    if (!r->header_only) {
+        ap_rputs(text, r);
+        ap_rputc('\n', r);
+    }
+    return OK;
+}
+
 int b2b_reply_json(request_rec *r, int status, json_t *value)
 {
     char *text;
@@ -76,16 +90,7 @@ int b2b_reply_json(request_rec *r, int status, json_t *value)
         return b2b_reply_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
                                "The server could not encode the answer.");
     }
-    r->status = status;
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control",
-                   apr_table_get(r->headers_out, "Cache-Control")
-                   ? apr_table_get(r->headers_out, "Cache-Control")
-                   : "no-store");
-    if (!r->header_only) {
-        ap_rputs(text, r);
-        ap_rputc('\n', r);
-    }
+    b2b_reply_json_text(r, status, text);
     free(text);   /* json_dumps mallocs */
     return OK;
 }
@@ -259,7 +264,11 @@ static int run_route(b2b_req_t *req, const route_t *rt)
         int status;
         apr_size_t len = 0;
         char *body;
-        if ((rt->flags & B2B_ROUTE_JSON_BODY)
+        /* an empty body needs no content type (e.g. a preview of a delete) */
+        const char *cl = apr_table_get(r->headers_in, "Content-Length");
+        int has_body = (cl && strcmp(cl, "0"))
+                       || apr_table_get(r->headers_in, "Transfer-Encoding");
+        if ((rt->flags & B2B_ROUTE_JSON_BODY) && has_body
             && !content_type_is(r, "application/json")) {
             return b2b_reply_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                    "unsupported_media_type",
@@ -277,7 +286,7 @@ static int run_route(b2b_req_t *req, const route_t *rt)
         }
         req->raw_body = body;
         req->raw_len = len;
-        if (rt->flags & B2B_ROUTE_JSON_BODY) {
+        if ((rt->flags & B2B_ROUTE_JSON_BODY) && !(rt->flags & B2B_ROUTE_UNPARSED)) {
             json_error_t jerr;
             json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
             if (!v) {
