@@ -29,7 +29,7 @@ CORE_SRCS := mod_b2bportal.c \
              modules/orders/b2b_order_state.c
 CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h include/b2b_pricing_api.h \
              modules/orders/b2b_orders.h modules/orders/b2b_quickorder.h \
-             modules/orders/b2b_order_state.h
+             modules/orders/b2b_order_state.h modules/orders/b2b_orders_sql.h
 
 # Pure C unit test programs (TAP on stdout) live in build/unit/; each
 # capability's fragment appends its programs to UNIT_TESTS.
