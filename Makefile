@@ -16,6 +16,7 @@ CORE_SRCS := mod_b2bportal.c \
              modules/core/b2b_http.c \
              modules/core/b2b_db.c \
              modules/core/b2b_identity.c \
+             modules/core/b2b_authn.c \
              modules/account/b2b_account.c \
              modules/worker/b2b_worker.c \
              modules/pricing/b2b_money.c \

@@ -27,6 +27,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->redis = NULL;
     conf->identity_ttl = B2B_UNSET;
     conf->diagnostics = B2B_UNSET;
+    conf->auth_ttl = B2B_UNSET;
     return conf;
 }
 
@@ -42,6 +43,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
                          ? add->identity_ttl : base->identity_ttl;
     conf->diagnostics = add->diagnostics != B2B_UNSET
                         ? add->diagnostics : base->diagnostics;
+    conf->auth_ttl = add->auth_ttl != B2B_UNSET ? add->auth_ttl : base->auth_ttl;
     return conf;
 }
 
@@ -185,6 +187,18 @@ static const char *set_diagnostics(cmd_parms *cmd, void *dconf, int flag)
     return NULL;
 }
 
+static const char *set_auth_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    (void)dconf;
+    if (*end || v < 0 || v > 86400) {
+        return B2B_DIR_AUTH_TTL " takes seconds from 0 (off) to 86400";
+    }
+    b2b_server_conf(cmd->server)->auth_ttl = (int)v;
+    return NULL;
+}
+
 static const command_rec b2b_directives[] = {
     AP_INIT_TAKE1(B2B_DIR_API_BASE, set_api_base, NULL, ACCESS_CONF | RSRC_CONF,
                   "URL path the JSON API is mounted at (default /api/v1)"),
@@ -208,6 +222,9 @@ static const command_rec b2b_directives[] = {
     AP_INIT_FLAG(B2B_DIR_DIAGNOSTICS, set_diagnostics, NULL, RSRC_CONF,
                  "Enable POST /api/v1/_echo, which parses and echoes a JSON "
                  "body (tests only; default Off)"),
+    AP_INIT_TAKE1(B2B_DIR_AUTH_TTL, set_auth_ttl, NULL, RSRC_CONF,
+                  "Seconds a successful password check is remembered per process "
+                  "by the b2b auth provider (default 300, 0 = off)"),
     {NULL}
 };
 
@@ -247,6 +264,7 @@ static int b2b_post_config_worker(apr_pool_t *pconf, apr_pool_t *plog,
 static void b2b_child_init(apr_pool_t *pchild, server_rec *s)
 {
     b2b_identity_child_init(pchild, s);
+    b2b_authn_child_init(pchild, s);
 }
 
 /* ErrorDocument target: httpd's own 401/403/5xx pages become JSON. */
@@ -283,6 +301,33 @@ static int error_document(request_rec *r)
     }
 }
 
+/* API paths are not files: claim them at translate_name (the per-dir
+ * config of the first <Location> walk is in effect then; httpd resets it
+ * before map_to_storage) and skip the directory walk, as mod_proxy does, so
+ * neither a missing nor an unreadable DocumentRoot (a checkout under /root,
+ * children running as www-data) gets in the way. The <Location> walk that
+ * follows still applies auth and SetHandler. */
+static int b2b_translate_name(request_rec *r)
+{
+    b2b_dir_conf_t *dconf = b2b_dir_conf(r);
+    apr_size_t n;
+    if (!dconf || !dconf->api_base || !r->uri) {
+        return DECLINED;
+    }
+    n = strlen(dconf->api_base);
+    if (strncmp(r->uri, dconf->api_base, n) || (r->uri[n] && r->uri[n] != '/')) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrcat(r->pool, "b2bportal:", r->uri, NULL);
+    apr_table_setn(r->notes, "b2bportal-api", "1");
+    return OK;
+}
+
+static int b2b_map_to_storage(request_rec *r)
+{
+    return apr_table_get(r->notes, "b2bportal-api") ? OK : DECLINED;
+}
+
 static int b2b_handler(request_rec *r)
 {
     if (!r->handler) {
@@ -300,13 +345,15 @@ static int b2b_handler(request_rec *r)
 static void b2b_register_hooks(apr_pool_t *p)
 {
     static const char *const before_dbd[] = { "mod_dbd.c", NULL };
-    (void)p;
+    b2b_authn_register(p);
     ap_hook_pre_config(b2b_pre_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_post_config(b2b_post_config_dbd, NULL, before_dbd, APR_HOOK_MIDDLE);
     /* last, so every capability module has registered its worker tasks */
     ap_hook_post_config(b2b_post_config_worker, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_child_init(b2b_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(b2b_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(b2b_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(b2b_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
 }
 
 AP_DECLARE_MODULE(b2bportal) = {

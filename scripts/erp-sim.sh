@@ -27,7 +27,6 @@ tag="erp-sim ($B2B_INSTANCE)"
 # a hung simulator must not hang the script).
 health() { curl -fsS -m 2 "http://127.0.0.1:$PORT/_sim/health" 2>/dev/null | grep '"service":"erp-sim"'; }
 healthy() { health >/dev/null; }
-not_healthy() { ! healthy; }
 port_free() { [[ -z $(b2b_listeners "$PORT") ]]; }
 
 # A pid only if that process is a live erp-sim.pl.
@@ -42,10 +41,45 @@ our_pid() {
     is_sim "$pid" || return 1
     echo "$pid"
 }
-gone() { ! kill -0 "$1" 2>/dev/null; }
-# Members of process group $1 (the simulator leads its own group).
-group_alive() { [[ -n $(ps -o pid= -g "$1" 2>/dev/null) ]]; }
+# Gone, or a zombie its parent has not reaped yet (it holds nothing).
+gone() {
+    kill -0 "$1" 2>/dev/null || return 0
+    [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) == Z ]]
+}
+# Pids in process group $1 (the simulator leads its own group; ps -g would
+# select by session, so filter on the pgid column). Zombies do not count.
+group_members() {
+    [[ $1 =~ ^[0-9]+$ && $1 -gt 1 ]] || return 0
+    ps -e -o pid=,pgid=,stat= | awk -v g="$1" '$2 == g && $3 !~ /^Z/ { print $1 }'
+}
+group_alive() { [[ -n $(group_members "$1") ]]; }
 group_gone() { ! group_alive "$1"; }
+
+# Connection children that outlived their parent (killed -9, say): members
+# of the group of the pid on file that are still erp-sim.pl. A stale one
+# could still answer a slow request and write state after a restart.
+leftovers() {
+    local pg p
+    pg=$(cat "$PIDFILE" 2>/dev/null) || return 0
+    [[ $pg =~ ^[0-9]+$ ]] || return 0
+    for p in $(group_members "$pg"); do
+        if is_sim "$p"; then echo "$p"; fi
+    done
+}
+no_leftovers() { [[ -z $(leftovers) ]]; }
+end_leftovers() {
+    local left
+    left=$(leftovers)
+    [[ -n $left ]] || return 0
+    echo "$tag: ending what is left of an earlier run: pid ${left//$'\n'/ }"
+    # shellcheck disable=SC2086  # one argument per pid
+    kill -TERM $left 2>/dev/null || true
+    if ! b2b_wait_for 3 no_leftovers; then
+        left=$(leftovers)
+        # shellcheck disable=SC2086
+        [[ -z $left ]] || kill -KILL $left 2>/dev/null || true
+    fi
+}
 
 do_start() {
     if ! command -v curl >/dev/null; then
@@ -69,6 +103,7 @@ do_start() {
     fi
     b2b_prepare_var
     b2b_mkdir "$DIR"
+    end_leftovers
     rm -f "$PIDFILE"
     local portal=${B2B_ERP_SIM_PORTAL-http://127.0.0.1:$B2B_HTTP_PORT}
     local args=(--port "$PORT" --state-dir "$DIR" --pid-file "$PIDFILE" --log "$LOG"
@@ -110,6 +145,7 @@ do_stop() {
             echo "$tag: a simulator answers on port $PORT but its process cannot be found" >&2
             exit 1
         fi
+        end_leftovers
         rm -f "$PIDFILE"
         echo "$tag: not running"
         return 0

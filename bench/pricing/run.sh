@@ -15,6 +15,8 @@ conns=${BENCH_CONNECTIONS:-32}; secs=${BENCH_SECONDS:-10}
 run_wrk() {   # name script [env...]
     local name=$1 script=$2; shift 2
     local line
+    # warm up: each httpd process pays bcrypt once per user, and caches fill
+    env "$@" wrk -t1 -c"$conns" -d2s -s "$script" "$url" >/dev/null 2>&1 || true
     line=$(env "$@" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$script" "$url" \
            | grep '^RESULT') || { echo "$name: wrk failed" >&2; return 1; }
     printf '%-28s %s\n' "$name" "${line#RESULT }"

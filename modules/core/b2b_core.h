@@ -20,6 +20,7 @@
 #define B2B_DIR_DIAGNOSTICS       "B2BDiagnostics"
 #define B2B_DIR_CART_MAX_LINES    "B2BCartMaxLines"
 #define B2B_DIR_IMPORT_MAX_ROWS   "B2BQuickOrderMaxRows"
+#define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
 
 #define B2B_UNSET      (-1)
 #define B2B_UNSET_SIZE ((apr_off_t)-1)
@@ -30,6 +31,7 @@ typedef struct b2b_server_conf_t {
     const char *redis;           /* B2BRedis host:port */
     int identity_ttl;            /* B2BIdentityCacheTTL seconds, default 5 */
     int diagnostics;             /* B2BDiagnostics, default off */
+    int auth_ttl;                /* B2BAuthCacheTTL seconds, default 300 */
 } b2b_server_conf_t;
 
 typedef struct b2b_dir_conf_t {
@@ -42,6 +44,7 @@ typedef struct b2b_dir_conf_t {
 #define B2B_DEFAULT_API_BASE     "/api/v1"
 #define B2B_DEFAULT_MAX_BODY     (1024 * 1024)
 #define B2B_DEFAULT_IDENTITY_TTL 5
+#define B2B_DEFAULT_AUTH_TTL     300
 
 extern module AP_MODULE_DECLARE_DATA b2bportal_module;
 
@@ -61,6 +64,10 @@ void b2b_db_register_all(server_rec *s);
 void b2b_identity_register(void);
 void b2b_identity_child_init(apr_pool_t *pchild, server_rec *s);
 int b2b_identity_resolve(b2b_req_t *req, int need_account);
+
+/* b2b_authn.c */
+void b2b_authn_register(apr_pool_t *p);
+void b2b_authn_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* modules/account */
 void b2b_account_register(void);

@@ -747,7 +747,13 @@ logline("listening on 127.0.0.1:$opt{port} (state $STATE_DIR, seed $opt{seed}"
 while (!$stopping) {
     my $c = $d->accept;
     next unless $c;    # timeout (0.5 s) or EINTR: check $stopping
+    # SIGCHLD waits until the child is in %kids, or a quick child's reaping
+    # would leave a stale pid there (that stop would later signal).
+    my $blocked = POSIX::SigSet->new(POSIX::SIGCHLD());
+    POSIX::sigprocmask(POSIX::SIG_BLOCK(), $blocked);
     my $pid = fork;
+    $kids{$pid} = 1 if $pid;
+    POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $blocked) unless defined $pid && $pid == 0;
     if (!defined $pid) {
         logline("fork failed: $!; answering 503");
         eval { $c->send_response(error_res(503, 'unavailable', 'simulator cannot fork')) };
@@ -756,6 +762,7 @@ while (!$stopping) {
     }
     if ($pid == 0) {
         $SIG{$_} = 'DEFAULT' for qw(TERM INT HUP CHLD);
+        POSIX::sigprocmask(POSIX::SIG_UNBLOCK(), $blocked);
         # The child must not hold the listening socket (a stop waits for the
         # port to be free), but HTTP::Daemon asks its daemon for the URL and
         # the Server header: hand it a stand-in.
@@ -764,7 +771,6 @@ while (!$stopping) {
         serve_connection($c);
         POSIX::_exit(0);
     }
-    $kids{$pid} = 1;
     $c->close;
 }
 

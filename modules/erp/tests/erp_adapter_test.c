@@ -493,6 +493,10 @@ int main(void)
         b2b_erp_fetch_stock(erp, "yesterday", on_stock, &seen, &r);
         ok(r.outcome == B2B_ERP_PERMANENT && r.http_status == 400, "a since the ERP cannot read: PERMANENT, 400");
     }
+    o = make_order("900001", key, sizeof key, "a");
+    b2b_erp_submit_order(erp, &o, &r);
+    ok(r.outcome == B2B_ERP_OK && r.duplicate && strcmp(r.erp_ref, first_ref) == 0,
+       "after GETs the same instance POSTs again (same order, same erp_ref)");
 
     doc = NULL;
     ok(sim("POST", "/_sim/mode", "{\"mode\":\"ok\"}", &doc) == 200, "simulator left in mode ok");
