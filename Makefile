@@ -17,13 +17,22 @@ CORE_SRCS := mod_b2bportal.c \
              modules/core/b2b_db.c \
              modules/core/b2b_identity.c \
              modules/account/b2b_account.c \
-             modules/worker/b2b_worker.c
-CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h
+             modules/worker/b2b_worker.c \
+             modules/catalog/b2b_catalog_http.c \
+             modules/catalog/b2b_catalog_cache.c \
+             modules/catalog/b2b_catalog_db.c \
+             modules/catalog/b2b_catalog_worker.c \
+             modules/catalog/b2b_catalog_query.c \
+             modules/pricing/b2b_money.c
+CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h \
+             modules/catalog/b2b_catalog.h modules/catalog/b2b_catalog_query.h \
+             include/b2b_catalog_api.h
 
 # Pure C unit test programs (TAP on stdout) live in build/unit/; each
 # capability's fragment appends its programs to UNIT_TESTS.
 UNIT_TESTS :=
 -include modules/pricing/pricing.mk
+-include modules/catalog/catalog.mk
 
 .PHONY: all deps install demo stop test unit-build bench clean
 
