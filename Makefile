@@ -11,11 +11,14 @@ CC        ?= cc
 WARN      := -Wall -Wextra -Werror
 INCLUDES  := -Iinclude -Imodules/core -Imodules/pricing
 SHELL     := /bin/bash
+# The fragments included below define rules before `all`: keep it the default.
+.DEFAULT_GOAL := all
 
 CORE_SRCS := mod_b2bportal.c \
              modules/core/b2b_http.c \
              modules/core/b2b_db.c \
              modules/core/b2b_identity.c \
+             modules/core/b2b_authn.c \
              modules/account/b2b_account.c \
              modules/worker/b2b_worker.c \
              modules/catalog/b2b_catalog_http.c \
@@ -33,21 +36,45 @@ CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h \
 UNIT_TESTS :=
 -include modules/pricing/pricing.mk
 -include modules/catalog/catalog.mk
+-include modules/erp/erp.mk
+
+# mod_b2b_pricing: the engine (pure C, shared with the unit tests, fuzzers
+# and benchmarks) and its Apache shell.
+PRICING_SHELL_SRCS := modules/pricing/mod_b2b_pricing.c \
+                      modules/pricing/b2b_pricing_store.c \
+                      modules/pricing/b2b_pricing_worker.c \
+                      modules/pricing/b2b_pricing_load.c \
+                      modules/pricing/b2b_pricing_http.c \
+                      modules/pricing/b2b_pricing_admin.c
+PRICING_SHELL_HDRS := modules/pricing/b2b_pricing_shell.h include/b2b_pricing_api.h
+
+# Pricing unit tests run from t/unit.t like every other unit program.
+UNIT_TESTS += $(PRICING_UNIT_BINS)
 
 .PHONY: all deps install demo stop test unit-build bench clean
 
-all: .libs/mod_b2bportal.so
+all: .libs/mod_b2bportal.so .libs/mod_b2b_pricing.so
 
 .libs/mod_b2bportal.so: $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p build
 	$(APXS) -c -o mod_b2bportal.la $(addprefix -Wc$(,),$(WARN)) \
 	    $(addprefix -Wc$(,),$(INCLUDES)) $(CORE_SRCS) -ljansson -lhiredis -lcurl
 	@# apxs/libtool leaves its objects beside the sources; keep the tree tidy
-	@find . -name '*.lo' -o -name '*.slo' -o -name '*.o' | grep -v '^./build' | xargs -r rm -f
+	@find . -path ./build -prune -o \( -name '*.lo' -o -name '*.slo' -o -name '*.o' \) -print | xargs -r rm -f
+
+.libs/mod_b2b_pricing.so: $(PRICING_SHELL_SRCS) $(PRICING_SHELL_HDRS) $(PRICING_CORE_SRCS) \
+                          $(PRICING_JSON_SRCS) $(PRICING_HEADERS) $(CORE_HDRS)
+	$(APXS) -c -o mod_b2b_pricing.la $(addprefix -Wc$(,),$(WARN)) \
+	    $(addprefix -Wc$(,),$(INCLUDES)) $(PRICING_SHELL_SRCS) $(PRICING_CORE_SRCS) \
+	    $(PRICING_JSON_SRCS) -ljansson -lhiredis
+	@find . -path ./build -prune -o \( -name '*.lo' -o -name '*.slo' -o -name '*.o' \) -print | xargs -r rm -f
 
 , := ,
 
+# t/unit.t runs every program in build/unit/.
 unit-build: $(UNIT_TESTS)
+	@mkdir -p build/unit
+	@for t in $(UNIT_TESTS); do case $$t in build/unit/*) ;; *) ln -sf ../../$$t build/unit/ ;; esac; done
 
 deps:
 	@scripts/deps.sh

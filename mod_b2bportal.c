@@ -32,6 +32,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->inventory_max_age = B2B_UNSET;
     conf->catalog_replica = NULL;
     conf->replica_max_lag = B2B_UNSET;
+    conf->auth_ttl = B2B_UNSET;
     return conf;
 }
 
@@ -57,6 +58,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
                                                  : base->catalog_replica;
     conf->replica_max_lag = add->replica_max_lag != B2B_UNSET
                             ? add->replica_max_lag : base->replica_max_lag;
+    conf->auth_ttl = add->auth_ttl != B2B_UNSET ? add->auth_ttl : base->auth_ttl;
     return conf;
 }
 
@@ -232,6 +234,18 @@ static const char *set_replica_max_lag(cmd_parms *cmd, void *dconf, const char *
     return NULL;
 }
 
+static const char *set_auth_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    (void)dconf;
+    if (*end || v < 0 || v > 86400) {
+        return B2B_DIR_AUTH_TTL " takes seconds from 0 (off) to 86400";
+    }
+    b2b_server_conf(cmd->server)->auth_ttl = (int)v;
+    return NULL;
+}
+
 static const command_rec b2b_directives[] = {
     AP_INIT_TAKE1(B2B_DIR_API_BASE, set_api_base, NULL, ACCESS_CONF | RSRC_CONF,
                   "URL path the JSON API is mounted at (default /api/v1)"),
@@ -263,6 +277,9 @@ static const command_rec b2b_directives[] = {
     AP_INIT_TAKE1(B2B_DIR_REPLICA_MAX_LAG, set_replica_max_lag, NULL, RSRC_CONF,
                   "Replication lag in seconds beyond which catalog reads go to "
                   "the primary (default 5)"),
+    AP_INIT_TAKE1(B2B_DIR_AUTH_TTL, set_auth_ttl, NULL, RSRC_CONF,
+                  "Seconds a successful password check is remembered per process "
+                  "by the b2b auth provider (default 300, 0 = off)"),
     {NULL}
 };
 
@@ -301,6 +318,7 @@ static int b2b_post_config_worker(apr_pool_t *pconf, apr_pool_t *plog,
 static void b2b_child_init(apr_pool_t *pchild, server_rec *s)
 {
     b2b_identity_child_init(pchild, s);
+    b2b_authn_child_init(pchild, s);
 }
 
 /* ErrorDocument target: httpd's own 401/403/5xx pages become JSON. */
@@ -354,7 +372,7 @@ static int b2b_handler(request_rec *r)
 static void b2b_register_hooks(apr_pool_t *p)
 {
     static const char *const before_dbd[] = { "mod_dbd.c", NULL };
-    (void)p;
+    b2b_authn_register(p);
     ap_hook_pre_config(b2b_pre_config, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_post_config(b2b_post_config_dbd, NULL, before_dbd, APR_HOOK_MIDDLE);
     /* last, so every capability module has registered its worker tasks */

@@ -77,6 +77,9 @@ typedef int (*b2b_route_fn)(b2b_req_t *req);
 #define B2B_ROUTE_ADMIN       0x04  /* portal operators only */
 #define B2B_ROUTE_INTEGRATION 0x08  /* the ERP integration user only */
 #define B2B_ROUTE_NO_ACCOUNT  0x10  /* needs no acting account */
+/* with B2B_ROUTE_JSON_BODY: check the content type and read the body, but
+ * leave the parsing to the route (req->raw_body) */
+#define B2B_ROUTE_UNPARSED    0x20
 
 /* Register during pre_config (the table lives in pconf and is rebuilt on
  * every restart). The pattern is relative to the API base, e.g.
@@ -92,6 +95,9 @@ int b2b_reply_json(request_rec *r, int status, json_t *value);
 int b2b_reply_error(request_rec *r, int status, const char *code,
                     const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Sends JSON text that is already encoded (e.g. from a pure C renderer). */
+int b2b_reply_json_text(request_rec *r, int status, const char *text);
 
 /* json_t owned by a pool: decref'd when the pool is cleared. */
 json_t *b2b_json_pool_own(apr_pool_t *p, json_t *value);

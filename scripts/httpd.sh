@@ -186,6 +186,10 @@ EOF
             echo
             echo "# The portal (uses \${B2B_MODULE_DIR}, \${B2B_DBD_PARAMS}, ... from the environment)."
             echo "Include \"$SITE_CONF\""
+            # e.g. the benchmarks' extra directives (B2BDiagnostics, sizes)
+            if [[ -n ${B2B_EXTRA_CONF:-} ]]; then
+                echo "Include \"$B2B_EXTRA_CONF\""
+            fi
         else
             echo
             echo "# $SITE_CONF does not exist (yet): plain httpd."

@@ -41,12 +41,14 @@ if ! b2b_psql -tA -c 'SELECT 1' >/dev/null; then
     exit 2
 fi
 
+# (one implicit transaction; the lock keeps two first runs from racing)
 if ! b2b_psql -c "SET client_min_messages = warning;
+                  SELECT pg_advisory_xact_lock(hashtext('b2b_schema_migrations'));
                   CREATE TABLE IF NOT EXISTS schema_migrations (
                       version    text PRIMARY KEY,
                       applied_at timestamptz NOT NULL DEFAULT now(),
                       checksum   text);
-                  ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text;"; then
+                  ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text;" >/dev/null; then
     echo "migrate: cannot create schema_migrations on $target" >&2
     exit 2
 fi
@@ -88,7 +90,7 @@ SQL
 )"; then
         printf '%s\n' "$out" | grep -vx 'SKIPPED\|APPLIED\|CHANGED' >&2 || true
         echo "migrate: FAILED at $version ($f); it was rolled back, nothing of it is applied." >&2
-        echo "migrate: $applied applied before the failure; later migrations not attempted." >&2
+        echo "migrate: $applied applied by this run before it; later migrations not attempted." >&2
         exit 1
     fi
     printf '%s\n' "$out" | grep -vx 'SKIPPED\|APPLIED\|CHANGED' >&2 || true

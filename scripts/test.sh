@@ -19,6 +19,9 @@ trap cleanup EXIT
 
 start=$(date +%s)
 scripts/services.sh start test pg redis erp
+# A fresh database each run: the suite must pass from the migrations alone.
+b2b_psql -d postgres -c "DROP DATABASE IF EXISTS $B2B_PG_DB WITH (FORCE)" \
+         -c "CREATE DATABASE $B2B_PG_DB OWNER $B2B_PG_USER"
 scripts/migrate.sh test
 scripts/load-demo.sh test --reset
 

@@ -6,10 +6,6 @@
 #                        for na-buyer on 50,000 products, warm path vs naive SQL vs a
 #                        static file of the same size, with wrk
 
-# Included before the top Makefile names `all`: say it first so it stays
-# the default goal.
-all:
-
 CATALOG_DIR        := modules/catalog
 CATALOG_PURE_SRCS  := $(CATALOG_DIR)/b2b_catalog_query.c
 CATALOG_PURE_HDRS  := $(CATALOG_DIR)/b2b_catalog_query.h

@@ -24,6 +24,7 @@
 #define B2B_DIR_INVENTORY_MAX_AGE  "B2BInventoryMaxAge"
 #define B2B_DIR_CATALOG_REPLICA    "B2BCatalogReplica"
 #define B2B_DIR_REPLICA_MAX_LAG    "B2BCatalogReplicaMaxLag"
+#define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
 
 #define B2B_UNSET      (-1)
 #define B2B_UNSET_SIZE ((apr_off_t)-1)
@@ -40,6 +41,7 @@ typedef struct b2b_server_conf_t {
     int inventory_max_age;       /* B2BInventoryMaxAge seconds, default 30 */
     const char *catalog_replica; /* B2BCatalogReplica conninfo */
     int replica_max_lag;         /* B2BCatalogReplicaMaxLag seconds, default 5 */
+    int auth_ttl;                /* B2BAuthCacheTTL seconds, default 300 */
 } b2b_server_conf_t;
 
 typedef struct b2b_dir_conf_t {
@@ -54,6 +56,7 @@ typedef struct b2b_dir_conf_t {
 #define B2B_DEFAULT_CONTENT_CACHE_SIZE (32 * 1024 * 1024)
 #define B2B_DEFAULT_INVENTORY_MAX_AGE  30
 #define B2B_DEFAULT_REPLICA_MAX_LAG    5
+#define B2B_DEFAULT_AUTH_TTL     300
 
 extern module AP_MODULE_DECLARE_DATA b2bportal_module;
 
@@ -73,6 +76,10 @@ void b2b_db_register_all(server_rec *s);
 void b2b_identity_register(void);
 void b2b_identity_child_init(apr_pool_t *pchild, server_rec *s);
 int b2b_identity_resolve(b2b_req_t *req, int need_account);
+
+/* b2b_authn.c */
+void b2b_authn_register(apr_pool_t *p);
+void b2b_authn_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* modules/account */
 void b2b_account_register(void);

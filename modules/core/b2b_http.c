@@ -63,6 +63,20 @@ json_t *b2b_json_pool_own(apr_pool_t *p, json_t *value)
     return value;
 }
 
+int b2b_reply_json_text(request_rec *r, int status, const char *text)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    if (!apr_table_get(r->headers_out, "Cache-Control")) {
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    }
+    if (!r->header_only) {
+        ap_rputs(text, r);
+        ap_rputc('\n', r);
+    }
+    return OK;
+}
+
 int b2b_reply_json(request_rec *r, int status, json_t *value)
 {
     char *text;
@@ -76,16 +90,7 @@ int b2b_reply_json(request_rec *r, int status, json_t *value)
         return b2b_reply_error(r, HTTP_INTERNAL_SERVER_ERROR, "internal_error",
                                "The server could not encode the answer.");
     }
-    r->status = status;
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control",
-                   apr_table_get(r->headers_out, "Cache-Control")
-                   ? apr_table_get(r->headers_out, "Cache-Control")
-                   : "no-store");
-    if (!r->header_only) {
-        ap_rputs(text, r);
-        ap_rputc('\n', r);
-    }
+    b2b_reply_json_text(r, status, text);
     free(text);   /* json_dumps mallocs */
     return OK;
 }
@@ -259,7 +264,11 @@ static int run_route(b2b_req_t *req, const route_t *rt)
         int status;
         apr_size_t len = 0;
         char *body;
-        if ((rt->flags & B2B_ROUTE_JSON_BODY)
+        /* an empty body needs no content type (e.g. a preview of a delete) */
+        const char *cl = apr_table_get(r->headers_in, "Content-Length");
+        int has_body = (cl && strcmp(cl, "0"))
+                       || apr_table_get(r->headers_in, "Transfer-Encoding");
+        if ((rt->flags & B2B_ROUTE_JSON_BODY) && has_body
             && !content_type_is(r, "application/json")) {
             return b2b_reply_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                    "unsupported_media_type",
@@ -277,7 +286,7 @@ static int run_route(b2b_req_t *req, const route_t *rt)
         }
         req->raw_body = body;
         req->raw_len = len;
-        if (rt->flags & B2B_ROUTE_JSON_BODY) {
+        if ((rt->flags & B2B_ROUTE_JSON_BODY) && !(rt->flags & B2B_ROUTE_UNPARSED)) {
             json_error_t jerr;
             json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
             if (!v) {
@@ -355,8 +364,46 @@ static int handle_echo(b2b_req_t *req)
                           json_pack("{s:O}", "received", req->body));
 }
 
+/* GET /_ping and GET /_pk/{sku}: the benchmarks' ceilings, through the
+ * same authentication, identity and routing as every real endpoint: a
+ * trivial JSON answer, and one primary-key SELECT through mod_dbd. */
+static int handle_ping(b2b_req_t *req)
+{
+    if (b2b_server_conf(req->r->server)->diagnostics != 1) {
+        return b2b_reply_error(req->r, HTTP_NOT_FOUND, "not_found", "No such endpoint.");
+    }
+    return b2b_reply_json(req->r, HTTP_OK, json_pack("{s:b,s:s}", "ok", 1,
+                                                     "account", req->acting->code));
+}
+
+static int handle_pk(b2b_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *args[1] = { req->params[0] };
+    apr_array_header_t *rows;
+    ap_dbd_t *dbd;
+    const char **row;
+
+    if (b2b_server_conf(r->server)->diagnostics != 1) {
+        return b2b_reply_error(r, HTTP_NOT_FOUND, "not_found", "No such endpoint.");
+    }
+    if (!(dbd = b2b_db(r))
+        || !(rows = b2b_db_select(r, dbd, "b2b_diag_pk", 1, args, NULL))) {
+        return b2b_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "database_unavailable",
+                               "The portal database is not answering; try again.");
+    }
+    if (rows->nelts == 0) {
+        return b2b_reply_error(r, HTTP_NOT_FOUND, "unknown_sku", "No such product.");
+    }
+    row = APR_ARRAY_IDX(rows, 0, const char **);
+    return b2b_reply_json(r, HTTP_OK, json_pack("{s:s,s:s}", "id", row[0], "name", row[1]));
+}
+
 void b2b_http_register(void)
 {
+    b2b_db_prepare("b2b_diag_pk", "SELECT id::text, name FROM products WHERE sku = %s");
     b2b_route_add("POST", "/_echo", handle_echo,
                   B2B_ROUTE_JSON_BODY | B2B_ROUTE_NO_ACCOUNT);
+    b2b_route_add("GET", "/_ping", handle_ping, 0);
+    b2b_route_add("GET", "/_pk/{sku}", handle_pk, 0);
 }

@@ -74,10 +74,54 @@ void b2b_pricing_publish(unsigned slot, apr_uint64_t generation,
 void b2b_pricing_note_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* ---- loading rules from PostgreSQL (the worker and the admin preview) ---- */
+
+/* Column order is the engine's b2b_*_col_t; timestamps as epoch seconds. */
+#define B2B_SQL_RULE_COLUMNS \
+    "r.id, r.kind, r.account_id, r.price_list_id, r.product_id, " \
+    "r.product_group_id, r.currency, r.price_minor, r.discount_bp, " \
+    "r.amount_off_minor, r.min_qty, r.promo_code, r.stackable, " \
+    "ceil(extract(epoch FROM r.valid_from))::bigint, " \
+    "ceil(extract(epoch FROM r.valid_to))::bigint, r.country, r.region, " \
+    "r.tax_class, r.rate_bp, r.to_currency, r.fx_rate_micro"
+
+#define B2B_SQL_RULES_ALL "SELECT " B2B_SQL_RULE_COLUMNS " FROM price_rules r"
+#define B2B_SQL_RULES_ACCOUNT "SELECT " B2B_SQL_RULE_COLUMNS " FROM price_rules r " \
+    "WHERE r.kind IN ('contract', 'promo') AND r.account_id IN " \
+    "(SELECT descendant_id FROM account_closure WHERE ancestor_id = %s::bigint)"
+#define B2B_SQL_RULES_GROUP "SELECT " B2B_SQL_RULE_COLUMNS " FROM price_rules r " \
+    "WHERE r.product_group_id = %s::bigint OR r.product_id IN " \
+    "(SELECT id FROM products WHERE product_group_id = %s::bigint)"
+#define B2B_SQL_RULES_SKU "SELECT " B2B_SQL_RULE_COLUMNS " FROM price_rules r " \
+    "WHERE r.product_id = %s::bigint"
+#define B2B_SQL_ACCOUNTS "SELECT id, code, parent_id, currency, country, region, " \
+    "price_list_id, tax_exempt FROM accounts"
+#define B2B_SQL_PRODUCTS "SELECT id, sku, product_group_id, tax_class FROM products " \
+    "WHERE active"
+#define B2B_SQL_CURRENCIES "SELECT code, minor_digits FROM currencies"
+#define B2B_SQL_VERSION "SELECT version FROM pricing_state WHERE id = 1"
+#define B2B_SQL_CHANGES "SELECT version, scope_kind, scope_id FROM price_rule_changes " \
+    "WHERE version > %s::bigint ORDER BY version"
+
+typedef enum { B2B_ROW_CURRENCY, B2B_ROW_ACCOUNT, B2B_ROW_PRODUCT, B2B_ROW_RULE }
+    b2b_row_kind_t;
+
+/* Runs sql (or the prepared st with args) and adds every row to in. Returns
+ * the number of rows the engine refused (why: the first reason), or -1 on a
+ * database error (why: the message). Reads the result through to its end. */
+int b2b_pricing_load(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                     apr_pool_t *p, const char *sql, apr_dbd_prepared_t *st,
+                     int nargs, const char **args, b2b_input_t *in,
+                     b2b_row_kind_t kind, char *why, apr_size_t whylen);
+/* Currencies, accounts, products and every rule: a full input set. */
+int b2b_pricing_load_all(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
+                         apr_pool_t *p, b2b_input_t *in, char *why, apr_size_t whylen);
+
 /* ---- the worker task and the endpoints --------------------------------------- */
 
 void b2b_pricing_worker_task(b2b_worker_ctx_t *ctx, void *baton);
 void b2b_pricing_routes_register(void);
+void b2b_pricing_http_prepare(server_rec *s);
 void b2b_pricing_admin_register(void);
 /* Publish a change on Redis so every node's worker wakes now. */
 void b2b_pricing_notify(request_rec *r, apr_uint64_t version);

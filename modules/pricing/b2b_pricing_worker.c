@@ -19,32 +19,6 @@
 
 APLOG_USE_MODULE(b2b_pricing);
 
-#define RULE_COLUMNS \
-    "r.id, r.kind, r.account_id, r.price_list_id, r.product_id, " \
-    "r.product_group_id, r.currency, r.price_minor, r.discount_bp, " \
-    "r.amount_off_minor, r.min_qty, r.promo_code, r.stackable, " \
-    "ceil(extract(epoch FROM r.valid_from))::bigint, " \
-    "ceil(extract(epoch FROM r.valid_to))::bigint, r.country, r.region, " \
-    "r.tax_class, r.rate_bp, r.to_currency, r.fx_rate_micro"
-
-#define SQL_RULES_ALL "SELECT " RULE_COLUMNS " FROM price_rules r"
-#define SQL_RULES_ACCOUNT "SELECT " RULE_COLUMNS " FROM price_rules r " \
-    "WHERE r.kind IN ('contract', 'promo') AND r.account_id IN " \
-    "(SELECT descendant_id FROM account_closure WHERE ancestor_id = %s::bigint)"
-#define SQL_RULES_GROUP "SELECT " RULE_COLUMNS " FROM price_rules r " \
-    "WHERE r.product_group_id = %s::bigint OR r.product_id IN " \
-    "(SELECT id FROM products WHERE product_group_id = %s::bigint)"
-#define SQL_RULES_SKU "SELECT " RULE_COLUMNS " FROM price_rules r " \
-    "WHERE r.product_id = %s::bigint"
-#define SQL_ACCOUNTS "SELECT id, code, parent_id, currency, country, region, " \
-    "price_list_id, tax_exempt FROM accounts"
-#define SQL_PRODUCTS "SELECT id, sku, product_group_id, tax_class FROM products " \
-    "WHERE active"
-#define SQL_CURRENCIES "SELECT code, minor_digits FROM currencies"
-#define SQL_VERSION "SELECT version FROM pricing_state WHERE id = 1"
-#define SQL_CHANGES "SELECT version, scope_kind, scope_id FROM price_rule_changes " \
-    "WHERE version > %s::bigint ORDER BY version"
-
 typedef struct pricing_db_t {
     apr_pool_t *pool;
     const apr_dbd_driver_t *driver;
@@ -52,65 +26,23 @@ typedef struct pricing_db_t {
     apr_dbd_prepared_t *rules_account, *rules_group, *rules_sku, *changes;
 } pricing_db_t;
 
-typedef b2b_status_t (*row_add_fn)(b2b_input_t *in, const char *const *values,
-                                   b2b_input_error_t *err);
-
-static b2b_status_t add_currency(b2b_input_t *in, const char *const *v,
-                                 b2b_input_error_t *e)
-{ return b2b_input_add_currency_text(in, v, e); }
-static b2b_status_t add_account(b2b_input_t *in, const char *const *v,
-                                b2b_input_error_t *e)
-{ return b2b_input_add_account_text(in, v, e); }
-static b2b_status_t add_product(b2b_input_t *in, const char *const *v,
-                                b2b_input_error_t *e)
-{ return b2b_input_add_product_text(in, v, e); }
-static b2b_status_t add_rule(b2b_input_t *in, const char *const *v,
-                             b2b_input_error_t *e)
-{ return b2b_input_add_rule_text(in, v, e); }
-
-/* Streams a result into the input set; -1 on a database error, else the
- * number of rows the engine refused (each logged once). */
-static int load_rows(b2b_worker_ctx_t *ctx, pricing_db_t *db, apr_pool_t *p,
-                     apr_dbd_results_t *res, int ncols, b2b_input_t *in,
-                     row_add_fn add, const char *what)
-{
-    apr_dbd_row_t *row = NULL;
-    const char *vals[B2B_RULE_COL_COUNT];
-    int refused = 0, i, rv;
-
-    while ((rv = apr_dbd_get_row(db->driver, p, res, &row, -1)) == 0) {
-        b2b_input_error_t err;
-        b2b_status_t st;
-        for (i = 0; i < ncols; i++) {
-            vals[i] = apr_dbd_get_entry(db->driver, row, i);
-        }
-        memset(&err, 0, sizeof(err));
-        st = add(in, vals, &err);
-        if (st != B2B_OK && refused++ < 3) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, b2b_worker_server(ctx),
-                         B2BLOG(03010) "pricing: a %s row was left out (%s, "
-                         "column %s: %s); fix the row, it is not priced",
-                         what, b2b_status_name(st),
-                         err.column ? err.column : "?", err.message);
-        }
-    }
-    return rv == -1 ? refused : -1;
-}
-
 static int select_into(b2b_worker_ctx_t *ctx, pricing_db_t *db, apr_pool_t *p,
                        const char *sql, apr_dbd_prepared_t *st, int nargs,
-                       const char **args, int ncols, b2b_input_t *in,
-                       row_add_fn add, const char *what)
+                       const char **args, b2b_input_t *in, b2b_row_kind_t kind)
 {
-    apr_dbd_results_t *res = NULL;
-    int rv = st ? apr_dbd_pselect(db->driver, p, db->handle, &res, st, 0, nargs, args)
-                : apr_dbd_select(db->driver, p, db->handle, &res, sql, 0);
-    if (rv) {
-        b2b_pricing_note_error("reading %s failed: %s", what,
-                               apr_dbd_error(db->driver, db->handle, rv));
+    char why[200];
+    int refused = b2b_pricing_load(db->driver, db->handle, p, sql, st, nargs, args,
+                                   in, kind, why, sizeof(why));
+    if (refused < 0) {
+        b2b_pricing_note_error("%s", why);
         return -1;
     }
-    return load_rows(ctx, db, p, res, ncols, in, add, what);
+    if (refused > 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, b2b_worker_server(ctx),
+                     B2BLOG(03010) "pricing: %d row(s) left out of the snapshot, "
+                     "first: %s; fix them, they are not priced", refused, why);
+    }
+    return 0;
 }
 
 static int query_scalar(pricing_db_t *db, apr_pool_t *p, const char *sql,
@@ -157,13 +89,13 @@ static int db_open(b2b_worker_ctx_t *ctx, pricing_db_t *db)
         db_close(db);
         return -1;
     }
-    if (apr_dbd_prepare(db->driver, db->pool, db->handle, SQL_RULES_ACCOUNT,
+    if (apr_dbd_prepare(db->driver, db->pool, db->handle, B2B_SQL_RULES_ACCOUNT,
                         "b2b_pw_rules_account", &db->rules_account)
-        || apr_dbd_prepare(db->driver, db->pool, db->handle, SQL_RULES_GROUP,
+        || apr_dbd_prepare(db->driver, db->pool, db->handle, B2B_SQL_RULES_GROUP,
                            "b2b_pw_rules_group", &db->rules_group)
-        || apr_dbd_prepare(db->driver, db->pool, db->handle, SQL_RULES_SKU,
+        || apr_dbd_prepare(db->driver, db->pool, db->handle, B2B_SQL_RULES_SKU,
                            "b2b_pw_rules_sku", &db->rules_sku)
-        || apr_dbd_prepare(db->driver, db->pool, db->handle, SQL_CHANGES,
+        || apr_dbd_prepare(db->driver, db->pool, db->handle, B2B_SQL_CHANGES,
                            "b2b_pw_changes", &db->changes)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, b2b_worker_server(ctx),
                      B2BLOG(03011) "pricing: cannot prepare the loader's "
@@ -199,14 +131,14 @@ static int full_build(b2b_worker_ctx_t *ctx, pricing_db_t *db, apr_pool_t *p,
     if (!in) {
         return -1;
     }
-    if (select_into(ctx, db, p, SQL_CURRENCIES, NULL, 0, NULL,
-                    B2B_CURRENCY_COL_COUNT, in, add_currency, "currency") < 0
-        || select_into(ctx, db, p, SQL_ACCOUNTS, NULL, 0, NULL,
-                       B2B_ACCOUNT_COL_COUNT, in, add_account, "account") < 0
-        || select_into(ctx, db, p, SQL_PRODUCTS, NULL, 0, NULL,
-                       B2B_PRODUCT_COL_COUNT, in, add_product, "product") < 0
-        || select_into(ctx, db, p, SQL_RULES_ALL, NULL, 0, NULL,
-                       B2B_RULE_COL_COUNT, in, add_rule, "price rule") < 0) {
+    if (select_into(ctx, db, p, B2B_SQL_CURRENCIES, NULL, 0, NULL, in,
+                    B2B_ROW_CURRENCY) < 0
+        || select_into(ctx, db, p, B2B_SQL_ACCOUNTS, NULL, 0, NULL, in,
+                       B2B_ROW_ACCOUNT) < 0
+        || select_into(ctx, db, p, B2B_SQL_PRODUCTS, NULL, 0, NULL, in,
+                       B2B_ROW_PRODUCT) < 0
+        || select_into(ctx, db, p, B2B_SQL_RULES_ALL, NULL, 0, NULL, in,
+                       B2B_ROW_RULE) < 0) {
         goto done;
     }
     st = b2b_snapshot_size(in, &size);
@@ -284,8 +216,7 @@ static int scope_build(b2b_worker_ctx_t *ctx, pricing_db_t *db, apr_pool_t *p,
     if (!(in = b2b_input_new())) {
         return -1;
     }
-    if (select_into(ctx, db, p, NULL, st, nargs, args, B2B_RULE_COL_COUNT, in,
-                    add_rule, "price rule") != 0) {
+    if (select_into(ctx, db, p, NULL, st, nargs, args, in, B2B_ROW_RULE) != 0) {
         b2b_input_free(in);
         return -1;
     }
@@ -324,7 +255,7 @@ static int sync_snapshot(b2b_worker_ctx_t *ctx, pricing_db_t *db, int force_full
         apr_pool_destroy(p);
         return -1;
     }
-    if (query_scalar(db, p, SQL_VERSION, &vtext) != 0) {
+    if (query_scalar(db, p, B2B_SQL_VERSION, &vtext) != 0) {
         goto out;
     }
     version = (apr_uint64_t)apr_atoi64(vtext);

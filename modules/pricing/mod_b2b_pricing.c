@@ -189,6 +189,15 @@ static int pricing_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     return OK;
 }
 
+/* Before the core hands our statements to mod_dbd. */
+static int pricing_post_config_dbd(apr_pool_t *pconf, apr_pool_t *plog,
+                                   apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf; (void)plog; (void)ptemp;
+    b2b_pricing_http_prepare(s);
+    return OK;
+}
+
 static int pricing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {
@@ -207,7 +216,9 @@ static int pricing_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void pricing_register_hooks(apr_pool_t *p)
 {
     static const char *const after_core[] = { "mod_b2bportal.c", NULL };
+    static const char *const before_core[] = { "mod_b2bportal.c", "mod_dbd.c", NULL };
     (void)p;
+    ap_hook_post_config(pricing_post_config_dbd, NULL, before_core, APR_HOOK_MIDDLE);
     ap_hook_pre_config(pricing_pre_config, after_core, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pricing_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(b2b_pricing_quote);

@@ -1,0 +1,631 @@
+/* b2b_pricing_json.c — jansson mapping for pricing: quote request parsing with field-path
+ * errors, the quote answer with money objects and the explanation, and the admin price rule.
+ * Decisions: unknown fields are ignored; null means absent; qty must be a JSON integer;
+ * money amounts and percentages are decimal strings (never JSON numbers). */
+#include "b2b_pricing_json.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static b2b_status_t jfail(b2b_json_error_t *err, int status, const char *code, const char *path,
+                          const char *fmt, ...)
+{
+    if (err) {
+        err->status = status;
+        snprintf(err->code, sizeof err->code, "%s", code);
+        snprintf(err->path, sizeof err->path, "%s", path ? path : "");
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return B2B_ERR_BAD_VALUE;
+}
+
+/* ^[A-Z0-9][A-Z0-9._-]{0,63}$ */
+static int sku_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int alnum = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+            return 0;
+    }
+    return 1;
+}
+
+/* ^[A-Z0-9][A-Z0-9-]{0,31}$ */
+static int account_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int alnum = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || c != '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Printable codes: promo codes, group/tier codes, regions, tax classes: 1..64 of
+ * [A-Za-z0-9._-]. */
+static int code_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int upper_n(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 'A' || s[i] > 'Z')
+            return 0;
+    return 1;
+}
+
+static json_t *load(const char *body, size_t len, b2b_json_error_t *err)
+{
+    json_error_t je;
+    if (!body)
+        return jfail(err, 400, "malformed_json", "", "empty body"), NULL;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        jfail(err, 400, "malformed_json", "", "malformed JSON at line %d column %d: %s", je.line,
+              je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        jfail(err, 400, "malformed_json", "", "the body must be a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+/* A present, non-null member. */
+static json_t *member(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+/* ---- quote request ---- */
+
+b2b_status_t b2b_quote_request_parse(const char *body, size_t len, b2b_quote_request_t *out,
+                                     b2b_json_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    json_t *root = load(body, len, err);
+    if (!root)
+        return B2B_ERR_BAD_VALUE;
+    b2b_status_t st = B2B_OK;
+    char path[64];
+    json_t *lines = member(root, "lines");
+    if (!lines) {
+        st = jfail(err, 422, "missing_field", "lines", "lines is required");
+        goto out;
+    }
+    if (!json_is_array(lines)) {
+        st = jfail(err, 422, "invalid_field", "lines", "lines must be an array");
+        goto out;
+    }
+    size_t n = json_array_size(lines);
+    if (n == 0 || n > B2B_QUOTE_MAX_LINES) {
+        st = jfail(err, 422, "invalid_field", "lines", "lines must have 1 to %d entries",
+                   B2B_QUOTE_MAX_LINES);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *line = json_array_get(lines, i);
+        snprintf(path, sizeof path, "lines[%zu]", i);
+        if (!json_is_object(line)) {
+            st = jfail(err, 422, "invalid_field", path, "each line must be an object");
+            goto out;
+        }
+        json_t *sku = member(line, "sku"), *qty = member(line, "qty");
+        snprintf(path, sizeof path, "lines[%zu].sku", i);
+        if (!sku) {
+            st = jfail(err, 422, "missing_field", path, "sku is required");
+            goto out;
+        }
+        if (!json_is_string(sku) || !sku_ok(json_string_value(sku))) {
+            st = jfail(err, 422, "invalid_field", path,
+                       "sku must be a string matching ^[A-Z0-9][A-Z0-9._-]{0,63}$");
+            goto out;
+        }
+        snprintf(path, sizeof path, "lines[%zu].qty", i);
+        if (!qty) {
+            st = jfail(err, 422, "missing_field", path, "qty is required");
+            goto out;
+        }
+        if (!json_is_integer(qty) || json_integer_value(qty) < 1 ||
+            json_integer_value(qty) > B2B_MAX_QTY) {
+            st = jfail(err, 422, "invalid_field", path, "qty must be an integer 1..%d",
+                       B2B_MAX_QTY);
+            goto out;
+        }
+        snprintf(out->lines[i].sku, sizeof out->lines[i].sku, "%s", json_string_value(sku));
+        out->lines[i].qty = (int64_t)json_integer_value(qty);
+    }
+    out->nlines = n;
+    json_t *promo = member(root, "promo_code");
+    if (promo) {
+        if (!json_is_string(promo) || !code_ok(json_string_value(promo))) {
+            st = jfail(err, 422, "invalid_field", "promo_code",
+                       "promo_code must be 1..64 characters of A-Z a-z 0-9 . _ -");
+            goto out;
+        }
+        out->has_promo_code = 1;
+        snprintf(out->promo_code, sizeof out->promo_code, "%s", json_string_value(promo));
+    }
+    json_t *cur = member(root, "currency");
+    if (cur) {
+        if (!json_is_string(cur) || !upper_n(json_string_value(cur), 3)) {
+            st = jfail(err, 422, "invalid_field", "currency",
+                       "currency must be a 3-letter code such as \"USD\"");
+            goto out;
+        }
+        out->has_currency = 1;
+        memcpy(out->currency, json_string_value(cur), 4);
+    }
+    json_t *asof = member(root, "as_of");
+    if (asof) {
+        if (json_is_integer(asof)) {
+            out->as_of = (int64_t)json_integer_value(asof);
+        } else if (!json_is_string(asof) ||
+                   b2b_time_parse(json_string_value(asof), strlen(json_string_value(asof)),
+                                  B2B_TIME_FLOOR, &out->as_of) != B2B_OK) {
+            st = jfail(err, 422, "invalid_field", "as_of",
+                       "as_of must be an ISO 8601 timestamp or unix seconds");
+            goto out;
+        }
+        out->has_as_of = 1;
+    }
+out:
+    json_decref(root);
+    return st;
+}
+
+void b2b_quote_line_error(b2b_status_t status, size_t line, b2b_json_error_t *err)
+{
+    char path[48];
+    switch (status) {
+    case B2B_ERR_UNKNOWN_SKU:
+        snprintf(path, sizeof path, "lines[%zu].sku", line);
+        jfail(err, 422, "unknown_sku", path, "no product with this sku");
+        break;
+    case B2B_ERR_BAD_QUANTITY:
+        snprintf(path, sizeof path, "lines[%zu].qty", line);
+        jfail(err, 422, "bad_quantity", path, "qty must be 1..%d", B2B_MAX_QTY);
+        break;
+    case B2B_ERR_UNKNOWN_CURRENCY:
+        jfail(err, 422, "unknown_currency", "currency", "unknown currency");
+        break;
+    case B2B_ERR_NO_PRICE:
+        snprintf(path, sizeof path, "lines[%zu].sku", line);
+        jfail(err, 422, "no_price", path, "this product has no price in this currency");
+        break;
+    case B2B_ERR_NO_FX_RATE:
+        jfail(err, 422, "no_fx_rate", "currency", "no exchange rate into this currency");
+        break;
+    case B2B_ERR_OVERFLOW:
+        snprintf(path, sizeof path, "lines[%zu].qty", line);
+        jfail(err, 422, "overflow", path, "the amount is too large");
+        break;
+    case B2B_ERR_UNKNOWN_ACCOUNT:
+        jfail(err, 404, "unknown_account", "", "the acting account has no prices yet");
+        break;
+    default:
+        jfail(err, 500, b2b_status_name(status), "", "pricing failed: %s",
+              b2b_status_name(status));
+        break;
+    }
+}
+
+static json_t *money(int64_t minor, int digits, const char *currency)
+{
+    char buf[40];
+    b2b_money_format(minor, digits, buf, sizeof buf);
+    return json_pack("{s:s, s:s}", "amount", buf, "currency", currency);
+}
+
+static char *dump(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    return s;
+}
+
+char *b2b_quote_render(const b2b_quote_request_t *req, const b2b_quote_t *quotes,
+                       uint64_t generation, int explain, b2b_json_error_t *err)
+{
+    json_t *root = json_object(), *lines = json_array();
+    int64_t net = 0, tax = 0, gross = 0;
+    const char *cur = req->nlines ? quotes[0].currency : "";
+    int digits = req->nlines ? quotes[0].minor_digits : 0;
+    for (size_t i = 0; i < req->nlines; i++) {
+        const b2b_quote_t *q = &quotes[i];
+        if (b2b_money_add(net, q->net_minor, &net) || b2b_money_add(tax, q->tax_minor, &tax) ||
+            b2b_money_add(gross, q->gross_minor, &gross)) {
+            json_decref(root);
+            json_decref(lines);
+            jfail(err, 422, "overflow", "lines", "the quote total is too large");
+            return NULL;
+        }
+        json_t *line = json_object();
+        json_object_set_new(line, "sku", json_string(req->lines[i].sku));
+        json_object_set_new(line, "qty", json_integer((json_int_t)req->lines[i].qty));
+        json_object_set_new(line, "unit_price", money(q->unit_minor, q->minor_digits, q->currency));
+        json_object_set_new(line, "net", money(q->net_minor, q->minor_digits, q->currency));
+        json_object_set_new(line, "tax", money(q->tax_minor, q->minor_digits, q->currency));
+        json_object_set_new(line, "gross", money(q->gross_minor, q->minor_digits, q->currency));
+        if (q->tax_rate_bp || explain) {
+            char rate[16];
+            b2b_percent_format(q->tax_rate_bp, rate, sizeof rate);
+            json_object_set_new(line, "tax_rate_percent", json_string(rate));
+        }
+        if (q->promo != B2B_PROMO_NONE)
+            json_object_set_new(line, "promo", json_string(b2b_promo_status_name(q->promo)));
+        if (explain) {
+            json_t *rules = json_array();
+            for (unsigned k = 0; k < q->step_count; k++) {
+                const b2b_step_t *s = &q->steps[k];
+                json_array_append_new(rules,
+                                      json_pack("{s:s, s:I, s:o}", "layer",
+                                                b2b_layer_name(s->layer), "rule_id",
+                                                (json_int_t)s->rule_id, "amount",
+                                                money(s->amount_minor, s->minor_digits,
+                                                      s->currency)));
+            }
+            json_object_set_new(line, "rules", rules);
+        }
+        json_array_append_new(lines, line);
+    }
+    json_object_set_new(root, "lines", lines);
+    json_object_set_new(root, "totals",
+                        json_pack("{s:o, s:o, s:o}", "net", money(net, digits, cur), "tax",
+                                  money(tax, digits, cur), "gross", money(gross, digits, cur)));
+    json_object_set_new(root, "currency", json_string(cur));
+    json_object_set_new(root, "pricing_generation", json_integer((json_int_t)generation));
+    char *s = dump(root);
+    if (!s)
+        jfail(err, 500, "no_memory", "", "out of memory");
+    return s;
+}
+
+char *b2b_json_error_render(const b2b_json_error_t *err)
+{
+    json_t *e = json_pack("{s:s, s:s}", "code", err->code, "message", err->message);
+    if (e && err->path[0])
+        json_object_set_new(e, "field", json_string(err->path));
+    return dump(json_pack("{s:o}", "error", e));
+}
+
+/* ---- admin price rule ---- */
+
+static const char *json_field_of(const char *column)
+{
+    static const char *const map[][2] = {
+        { "account_id", "account" }, { "product_id", "sku" },
+        { "product_group_id", "product_group" }, { "price_list_id", "tier" },
+        { "price_minor", "price" }, { "discount_bp", "discount_percent" },
+        { "amount_off_minor", "amount_off" }, { "rate_bp", "rate_percent" },
+        { "fx_rate_micro", "fx_rate" }, { "currency", "price.currency" },
+    };
+    if (!column)
+        return "";
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(map[i][0], column))
+            return map[i][1];
+    return column;
+}
+
+static b2b_status_t get_string(json_t *root, const char *key, int (*ok)(const char *),
+                               char *dst, size_t cap, const char *what, b2b_json_error_t *err)
+{
+    json_t *v = member(root, key);
+    if (!v)
+        return B2B_OK;
+    if (!json_is_string(v) || !ok(json_string_value(v)) || strlen(json_string_value(v)) >= cap)
+        return jfail(err, 422, "invalid_field", key, "%s must be %s", key, what);
+    memcpy(dst, json_string_value(v), strlen(json_string_value(v)) + 1);
+    return B2B_OK;
+}
+
+static int country_ok(const char *s)
+{
+    return upper_n(s, 2);
+}
+
+static int currency_ok(const char *s)
+{
+    return upper_n(s, 3);
+}
+
+/* {"amount": "17.25", "currency": "USD"} */
+static b2b_status_t get_money(json_t *root, const char *key, b2b_currency_digits_fn digits,
+                              void *ctx, int64_t *minor, char currency[4], int *present,
+                              b2b_json_error_t *err)
+{
+    char path[48];
+    json_t *v = member(root, key);
+    *present = 0;
+    if (!v)
+        return B2B_OK;
+    if (!json_is_object(v))
+        return jfail(err, 422, "invalid_field", key,
+                     "%s must be a money object {\"amount\": \"12.50\", \"currency\": \"USD\"}",
+                     key);
+    json_t *cur = member(v, "currency"), *amount = member(v, "amount");
+    snprintf(path, sizeof path, "%s.currency", key);
+    if (!cur || !json_is_string(cur) || !upper_n(json_string_value(cur), 3))
+        return jfail(err, 422, "invalid_field", path, "currency must be a 3-letter code");
+    int d = digits ? digits(json_string_value(cur), ctx) : 2;
+    if (d < 0 || d > B2B_MAX_MINOR_DIGITS)
+        return jfail(err, 422, "unknown_currency", path, "unknown currency %s",
+                     json_string_value(cur));
+    snprintf(path, sizeof path, "%s.amount", key);
+    if (!amount || !json_is_string(amount))
+        return jfail(err, 422, "invalid_field", path, "amount must be a decimal string");
+    const char *a = json_string_value(amount);
+    b2b_status_t st = b2b_money_parse(a, strlen(a), d, minor);
+    if (st != B2B_OK || *minor < 0)
+        return jfail(err, 422, "invalid_field", path,
+                     "amount must be a non-negative decimal with at most %d fraction digits", d);
+    memcpy(currency, json_string_value(cur), 4);
+    *present = 1;
+    return B2B_OK;
+}
+
+static b2b_status_t get_percent(json_t *root, const char *key, int32_t *bp, int *present,
+                                b2b_json_error_t *err)
+{
+    json_t *v = member(root, key);
+    *present = 0;
+    if (!v)
+        return B2B_OK;
+    if (!json_is_string(v) ||
+        b2b_percent_parse(json_string_value(v), strlen(json_string_value(v)), bp) != B2B_OK)
+        return jfail(err, 422, "invalid_field", key,
+                     "%s must be a decimal string 0.00..100.00", key);
+    *present = 1;
+    return B2B_OK;
+}
+
+static b2b_status_t get_time(json_t *root, const char *key, int64_t *t, b2b_json_error_t *err)
+{
+    json_t *v = member(root, key);
+    if (!v)
+        return B2B_OK;
+    if (!json_is_string(v) ||
+        b2b_time_parse(json_string_value(v), strlen(json_string_value(v)), B2B_TIME_CEIL, t) !=
+            B2B_OK)
+        return jfail(err, 422, "invalid_field", key, "%s must be an ISO 8601 timestamp", key);
+    return B2B_OK;
+}
+
+b2b_status_t b2b_rule_spec_parse(const char *body, size_t len, b2b_currency_digits_fn digits,
+                                 void *ctx, b2b_rule_spec_t *out, b2b_json_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    out->valid_from = B2B_TIME_MIN;
+    out->valid_to = B2B_TIME_MAX;
+    json_t *root = load(body, len, err);
+    if (!root)
+        return B2B_ERR_BAD_VALUE;
+    b2b_status_t st = B2B_OK;
+    int present;
+    json_t *v;
+    if ((v = member(root, "id"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1) {
+            st = jfail(err, 422, "invalid_field", "id", "id must be a positive integer");
+            goto out;
+        }
+        out->id = (int64_t)json_integer_value(v);
+    }
+    v = member(root, "kind");
+    int kind = v && json_is_string(v) ? b2b_kind_parse(json_string_value(v),
+                                                       strlen(json_string_value(v)))
+                                      : -1;
+    if (kind < 0) {
+        st = jfail(err, 422, v ? "invalid_field" : "missing_field", "kind",
+                   "kind must be one of list, tier, bracket, contract, promo, tax, fx");
+        goto out;
+    }
+    out->kind = (b2b_kind_t)kind;
+    if ((st = get_string(root, "account", account_ok, out->account, sizeof out->account,
+                         "an account code", err)) ||
+        (st = get_string(root, "sku", sku_ok, out->sku, sizeof out->sku, "a sku", err)) ||
+        (st = get_string(root, "product_group", code_ok, out->product_group,
+                         sizeof out->product_group, "a product group code", err)) ||
+        (st = get_string(root, "tier", code_ok, out->tier, sizeof out->tier,
+                         "a price list code", err)) ||
+        (st = get_string(root, "promo_code", code_ok, out->promo_code, sizeof out->promo_code,
+                         "1..64 characters of A-Z a-z 0-9 . _ -", err)) ||
+        (st = get_string(root, "country", country_ok, out->country, sizeof out->country,
+                         "a 2-letter country code", err)) ||
+        (st = get_string(root, "region", code_ok, out->region, sizeof out->region,
+                         "a region code", err)) ||
+        (st = get_string(root, "tax_class", code_ok, out->tax_class, sizeof out->tax_class,
+                         "a tax class", err)) ||
+        (st = get_string(root, "to_currency", currency_ok, out->to_currency,
+                         sizeof out->to_currency, "a 3-letter currency code", err)))
+        goto out;
+    if ((st = get_money(root, "price", digits, ctx, &out->price_minor, out->currency, &present,
+                        err)))
+        goto out;
+    if (present)
+        out->has |= B2B_RULE_HAS_PRICE;
+    char off_currency[4] = "";
+    if ((st = get_money(root, "amount_off", digits, ctx, &out->amount_off_minor, off_currency,
+                        &present, err)))
+        goto out;
+    if (present) {
+        if ((out->has & B2B_RULE_HAS_PRICE) && strcmp(off_currency, out->currency)) {
+            st = jfail(err, 422, "invalid_field", "amount_off.currency",
+                       "price and amount_off must use the same currency");
+            goto out;
+        }
+        memcpy(out->currency, off_currency, 4);
+        out->has |= B2B_RULE_HAS_AMOUNT_OFF;
+    }
+    if ((st = get_percent(root, "discount_percent", &out->discount_bp, &present, err)))
+        goto out;
+    if (present)
+        out->has |= B2B_RULE_HAS_DISCOUNT;
+    if ((st = get_percent(root, "rate_percent", &out->rate_bp, &present, err)))
+        goto out;
+    if (present)
+        out->has |= B2B_RULE_HAS_RATE;
+    if ((v = member(root, "min_qty"))) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > B2B_MAX_QTY) {
+            st = jfail(err, 422, "invalid_field", "min_qty", "min_qty must be an integer 1..%d",
+                       B2B_MAX_QTY);
+            goto out;
+        }
+        out->min_qty = (int32_t)json_integer_value(v);
+        out->has |= B2B_RULE_HAS_MIN_QTY;
+    }
+    if ((v = member(root, "stackable"))) {
+        if (!json_is_boolean(v)) {
+            st = jfail(err, 422, "invalid_field", "stackable", "stackable must be true or false");
+            goto out;
+        }
+        out->stackable = json_is_true(v);
+    }
+    if ((v = member(root, "fx_rate"))) {
+        const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+        if (!s || b2b_decimal_parse(s, strlen(s), 6, &out->fx_rate_micro) != B2B_OK ||
+            out->fx_rate_micro <= 0) {
+            st = jfail(err, 422, "invalid_field", "fx_rate",
+                       "fx_rate must be a positive decimal string with at most 6 fraction digits");
+            goto out;
+        }
+        out->has |= B2B_RULE_HAS_FX_RATE;
+    }
+    if (out->kind == B2B_KIND_FX) {
+        json_t *from = member(root, "currency");
+        if (!from || !json_is_string(from) || !upper_n(json_string_value(from), 3)) {
+            st = jfail(err, 422, "invalid_field", "currency",
+                       "an fx rule needs currency (from) and to_currency");
+            goto out;
+        }
+        memcpy(out->currency, json_string_value(from), 4);
+        if (digits && digits(out->currency, ctx) < 0) {
+            st = jfail(err, 422, "unknown_currency", "currency", "unknown currency");
+            goto out;
+        }
+        if (out->to_currency[0] && digits && digits(out->to_currency, ctx) < 0) {
+            st = jfail(err, 422, "unknown_currency", "to_currency", "unknown currency");
+            goto out;
+        }
+    }
+    if ((st = get_time(root, "valid_from", &out->valid_from, err)) ||
+        (st = get_time(root, "valid_to", &out->valid_to, err)))
+        goto out;
+    if (out->valid_from != B2B_TIME_MIN && out->valid_to != B2B_TIME_MAX &&
+        out->valid_from >= out->valid_to) {
+        st = jfail(err, 422, "invalid_field", "valid_to", "valid_to must be after valid_from");
+        goto out;
+    }
+    /* Per-kind shape: the engine's validation with placeholder ids for the codes. */
+    {
+        b2b_rule_t r;
+        b2b_input_error_t ie;
+        memset(&ie, 0, sizeof ie);
+        b2b_rule_init(&r);
+        r.id = out->id ? out->id : 1;
+        r.kind = out->kind;
+        r.account_id = out->account[0] ? 1 : 0;
+        r.product_id = out->sku[0] ? 1 : 0;
+        r.product_group_id = out->product_group[0] ? 1 : 0;
+        r.price_list_id = out->tier[0] ? 1 : 0;
+        r.currency = out->currency[0] ? out->currency : NULL;
+        r.has = out->has;
+        r.price_minor = out->price_minor;
+        r.discount_bp = out->discount_bp;
+        r.amount_off_minor = out->amount_off_minor;
+        r.min_qty = out->min_qty;
+        r.promo_code = out->promo_code;
+        r.stackable = out->stackable;
+        r.country = out->country;
+        r.region = out->region;
+        r.tax_class = out->tax_class;
+        r.rate_bp = out->rate_bp;
+        r.to_currency = out->to_currency[0] ? out->to_currency : NULL;
+        r.fx_rate_micro = out->fx_rate_micro;
+        if (b2b_rule_validate(&r, &ie) != B2B_OK) {
+            st = jfail(err, 422, "invalid_rule", json_field_of(ie.column), "%s", ie.message);
+            goto out;
+        }
+    }
+out:
+    json_decref(root);
+    return st;
+}
+
+char *b2b_rule_spec_render(const b2b_rule_spec_t *r, b2b_currency_digits_fn digits, void *ctx)
+{
+    json_t *o = json_object();
+    char buf[48];
+    if (r->id)
+        json_object_set_new(o, "id", json_integer((json_int_t)r->id));
+    json_object_set_new(o, "kind", json_string(b2b_kind_name(r->kind)));
+    const struct { const char *key; const char *value; } strs[] = {
+        { "account", r->account }, { "sku", r->sku }, { "product_group", r->product_group },
+        { "tier", r->tier }, { "promo_code", r->promo_code }, { "country", r->country },
+        { "region", r->region }, { "tax_class", r->tax_class }, { "to_currency", r->to_currency },
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        if (strs[i].value[0])
+            json_object_set_new(o, strs[i].key, json_string(strs[i].value));
+    int d = r->currency[0] && digits ? digits(r->currency, ctx) : 2;
+    if (d < 0)
+        d = 2;
+    if (r->kind == B2B_KIND_FX && r->currency[0])
+        json_object_set_new(o, "currency", json_string(r->currency));
+    if (r->has & B2B_RULE_HAS_PRICE)
+        json_object_set_new(o, "price", money(r->price_minor, d, r->currency));
+    if (r->has & B2B_RULE_HAS_AMOUNT_OFF)
+        json_object_set_new(o, "amount_off", money(r->amount_off_minor, d, r->currency));
+    if (r->has & B2B_RULE_HAS_DISCOUNT) {
+        b2b_percent_format(r->discount_bp, buf, sizeof buf);
+        json_object_set_new(o, "discount_percent", json_string(buf));
+    }
+    if (r->has & B2B_RULE_HAS_RATE) {
+        b2b_percent_format(r->rate_bp, buf, sizeof buf);
+        json_object_set_new(o, "rate_percent", json_string(buf));
+    }
+    if (r->has & B2B_RULE_HAS_FX_RATE) {
+        b2b_money_format(r->fx_rate_micro, 6, buf, sizeof buf);
+        json_object_set_new(o, "fx_rate", json_string(buf));
+    }
+    if (r->has & B2B_RULE_HAS_MIN_QTY)
+        json_object_set_new(o, "min_qty", json_integer(r->min_qty));
+    if (r->kind == B2B_KIND_PROMO)
+        json_object_set_new(o, "stackable", json_boolean(r->stackable));
+    if (r->valid_from != B2B_TIME_MIN && b2b_time_format(r->valid_from, buf, sizeof buf))
+        json_object_set_new(o, "valid_from", json_string(buf));
+    if (r->valid_to != B2B_TIME_MAX && b2b_time_format(r->valid_to, buf, sizeof buf))
+        json_object_set_new(o, "valid_to", json_string(buf));
+    return dump(o);
+}
