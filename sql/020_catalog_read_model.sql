@@ -154,7 +154,8 @@ BEGIN
            f.category_ids, f.product_group_id, f.access_key, f.brackets,
            f.card_json, f.detail_json,
            setweight(to_tsvector('simple', f.sku), 'A')
-             || setweight(array_to_tsvector(ARRAY[lower(b2b_catalog_compact(f.sku))]), 'A')
+             -- (with a position: a lexeme without one breaks prefix phrase matches)
+             || setweight(to_tsvector('simple', b2b_catalog_compact(f.sku)), 'A')
              || setweight(to_tsvector('english', f.name), 'A')
              || setweight(to_tsvector('english', coalesce((SELECT string_agg(e->>'name', ' ')
                                                              FROM jsonb_array_elements(f.category_path) e), '')), 'B')

@@ -106,7 +106,7 @@ int b2b_catalog_replica_usable(server_rec *s);
 int b2b_catalog_db_open(request_rec *r, int want_replica, b2b_catalog_db_t *db);
 /* Gives a replica connection back now (the primary's goes with the request). */
 void b2b_catalog_db_close(b2b_catalog_db_t *db, int broken);
-/* Runs a prepared select, reading the result to its end. NULL on error. */
+/* Runs a prepared select (the whole result at once). NULL on error. */
 apr_array_header_t *b2b_catalog_db_select(b2b_catalog_db_t *db, const char *label,
                                           int nargs, const char **args);
 /* The replica failed a query: other requests stop using it until the worker

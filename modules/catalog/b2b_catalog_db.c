@@ -250,7 +250,7 @@ apr_array_header_t *b2b_catalog_db_select(b2b_catalog_db_t *db, const char *labe
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     apr_array_header_t *rows;
-    int rv, cols = -1, i;
+    int rv, cols, i, n, k;
 
     if (!db->handle) {
         return NULL;
@@ -263,7 +263,9 @@ apr_array_header_t *b2b_catalog_db_select(b2b_catalog_db_t *db, const char *labe
                       db->replica ? "replica" : "primary");
         return NULL;
     }
-    rv = apr_dbd_pselect(db->driver, r->pool, db->handle, &res, st, 0, nargs, args);
+    /* random access: the whole (small) result arrives at once, so a broken
+     * connection is an error here and not a silently short result */
+    rv = apr_dbd_pselect(db->driver, r->pool, db->handle, &res, st, 1, nargs, args);
     if (rv) {
         ap_log_rerror(APLOG_MARK, db->replica ? APLOG_WARNING : APLOG_ERR, 0, r,
                       B2BLOG(04025) "catalog: %s failed on the %s: %s", label,
@@ -273,12 +275,11 @@ apr_array_header_t *b2b_catalog_db_select(b2b_catalog_db_t *db, const char *labe
     }
     apr_atomic_inc64(db->replica ? &b2b_catalog_shm()->reads_replica
                                  : &b2b_catalog_shm()->reads_primary);
-    rows = apr_array_make(r->pool, 32, sizeof(const char **));
-    while (apr_dbd_get_row(db->driver, r->pool, res, &row, -1) == 0) {
+    n = apr_dbd_num_tuples(db->driver, res);
+    cols = apr_dbd_num_cols(db->driver, res);
+    rows = apr_array_make(r->pool, n > 0 ? n : 1, sizeof(const char **));
+    for (k = 1; k <= n && apr_dbd_get_row(db->driver, r->pool, res, &row, k) == 0; k++) {
         const char **vals;
-        if (cols < 0) {
-            cols = apr_dbd_num_cols(db->driver, res);
-        }
         vals = apr_palloc(r->pool, sizeof(char *) * (cols > 0 ? cols : 1));
         for (i = 0; i < cols; i++) {
             const char *v = apr_dbd_get_entry(db->driver, row, i);

@@ -590,8 +590,9 @@ static int load_page(cat_ctx_t *c, const b2b_cq_params_t *p, apr_int64_t categor
     for (i = 0; i < rows->nelts && i < p->per_page; i++) {
         const char **row = APR_ARRAY_IDX(rows, i, const char **);
         b2b_cq_card_t *card;
-        if (!row[0] || !row[1] || !row[2]) {
-            continue;          /* the "empty page" row */
+        /* the "empty page" row (the pgsql driver gives NULL as "") */
+        if (!row[0] || !*row[0] || !row[1] || !row[2]) {
+            continue;
         }
         card = &page->cards[page->count++];
         card->product_id = apr_atoi64(row[0]);
@@ -752,8 +753,8 @@ static int load_detail(cat_ctx_t *c, const char *sku, b2b_cq_detail_t *d)
         }
         break;
     }
-    if (!row[0] || !row[3]) {
-        return 0;
+    if (!row[0] || !*row[0] || !row[3] || !*row[3]) {
+        return 0;              /* no such card (NULLs arrive as "") */
     }
     d->version = v;
     d->product_id = apr_atoi64(row[0]);
