@@ -19,9 +19,19 @@
 #define B2B_DIR_IDENTITY_TTL      "B2BIdentityCacheTTL"
 #define B2B_DIR_DIAGNOSTICS       "B2BDiagnostics"
 #define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
+#define B2B_DIR_ERP_ADAPTER       "B2BErpAdapter"
+#define B2B_DIR_ERP_URL           "B2BErpURL"
+#define B2B_DIR_ERP_THREADS       "B2BErpThreads"
+#define B2B_DIR_ERP_RETRY_MAX     "B2BErpRetryMax"
+#define B2B_DIR_ERP_RETRY_BASE    "B2BErpRetryBase"
+#define B2B_DIR_ERP_RETRY_CAP     "B2BErpRetryCap"
+#define B2B_DIR_ERP_LEASE         "B2BErpLease"
+#define B2B_DIR_ERP_TIMEOUT       "B2BErpTimeout"
+#define B2B_DIR_ERP_STOCK_INTERVAL "B2BErpStockInterval"
 
 #define B2B_UNSET      (-1)
 #define B2B_UNSET_SIZE ((apr_off_t)-1)
+#define B2B_ERP_MAX_THREADS 64     /* B2BErpThreads upper bound */
 
 typedef struct b2b_server_conf_t {
     int worker_enabled;          /* B2BWorker, default on */
@@ -30,6 +40,16 @@ typedef struct b2b_server_conf_t {
     int identity_ttl;            /* B2BIdentityCacheTTL seconds, default 5 */
     int diagnostics;             /* B2BDiagnostics, default off */
     int auth_ttl;                /* B2BAuthCacheTTL seconds, default 300 */
+    /* the ERP queue (modules/erp); read through b2b_erp_settings() */
+    const char *erp_adapter;     /* B2BErpAdapter, default "http" */
+    const char *erp_url;         /* B2BErpURL; unset: the queue is not drained */
+    int erp_threads;             /* B2BErpThreads, default 4 */
+    int erp_retry_max;           /* B2BErpRetryMax attempts, default 20 */
+    int erp_retry_base;          /* B2BErpRetryBase ms, default 1000 */
+    int erp_retry_cap;           /* B2BErpRetryCap ms, default 600000 */
+    int erp_lease;               /* B2BErpLease seconds, default 60 */
+    int erp_timeout;             /* B2BErpTimeout ms, default 10000 */
+    int erp_stock_interval;      /* B2BErpStockInterval seconds, default 30 */
 } b2b_server_conf_t;
 
 typedef struct b2b_dir_conf_t {
@@ -67,6 +87,9 @@ void b2b_authn_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* modules/account */
 void b2b_account_register(void);
+
+/* modules/erp (the Apache side of the ERP queue and stock sync) */
+void b2b_erp_register(void);
 
 /* modules/worker */
 void b2b_worker_reset(apr_pool_t *pconf);
