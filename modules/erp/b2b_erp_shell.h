@@ -56,9 +56,11 @@ void b2b_erp_endpoints_register(void);
  * Applies stock levels from the ERP (a pull or a push) in one statement.
  * Arguments: a JSON array [{"sku","on_hand","as_of"}] (checked by the
  * caller: integers, ISO 8601 times with a zone) and the source, 'pull' or
- * 'push'. A level older than the one on file is ignored (the ERP's as_of
- * decides, not the arrival order). erp_stock keeps the ERP's number as it
- * is; stock.on_hand follows it, clamped to 0..2^31-1. Stock rows are locked
+ * 'push'. Only a level newer than the one on file is applied: the ERP's
+ * as_of decides, not the arrival order, and the same level seen again (a
+ * pull's bound is inclusive) does not undo what happened in the portal
+ * since. erp_stock keeps the ERP's number as it is; stock.on_hand follows
+ * it, clamped to 0..2^31-1. Stock rows are locked
  * in product order, as checkout locks them. Answers: items, known SKUs,
  * levels newer than those on file, stock rows changed, unknown SKUs (the
  * first 20, comma separated), the largest as_of (ISO 8601, '' if none).
@@ -75,14 +77,14 @@ void b2b_erp_endpoints_register(void);
     "  ORDER BY k.product_id " \
     "  ON CONFLICT (product_id) DO UPDATE SET on_hand = excluded.on_hand, " \
     "    as_of = excluded.as_of, source = excluded.source, received_at = now() " \
-    "  WHERE e.as_of <= excluded.as_of " \
+    "  WHERE e.as_of < excluded.as_of " \
     "  RETURNING e.product_id, e.on_hand, e.as_of), " \
     "st AS (INSERT INTO stock AS s (product_id, on_hand, erp_as_of) " \
     "  SELECT es.product_id, LEAST(GREATEST(es.on_hand, 0), 2147483647)::int, es.as_of " \
     "  FROM es ORDER BY es.product_id " \
     "  ON CONFLICT (product_id) DO UPDATE SET on_hand = excluded.on_hand, " \
     "    erp_as_of = excluded.erp_as_of " \
-    "  WHERE s.erp_as_of IS NULL OR s.erp_as_of <= excluded.erp_as_of " \
+    "  WHERE s.erp_as_of IS NULL OR s.erp_as_of < excluded.erp_as_of " \
     "  RETURNING s.product_id) " \
     "SELECT (SELECT count(*) FROM items)::text, (SELECT count(*) FROM known)::text, " \
     "(SELECT count(*) FROM es)::text, (SELECT count(*) FROM st)::text, " \

@@ -294,10 +294,14 @@ struct drain_t {
     apr_thread_mutex_t *mutex;
     apr_thread_cond_t *cond;
     volatile apr_uint32_t wake;        /* bumped whenever work may be due */
-    volatile apr_uint32_t erp_failing; /* 1 while deliveries keep failing */
+    volatile apr_uint32_t failures;    /* retryable failures since the last success */
 };
 
 enum { ST_CLAIM, ST_OK, ST_RETRY, ST_DEAD };
+
+/* A flaky ERP fails now and then; this many failures in a row say it is away
+ * (logged once, and once more when it answers again). */
+#define ERP_FAILING_AFTER 10
 
 static apr_uint32_t next_random(apr_uint64_t *state)
 {
@@ -449,7 +453,7 @@ static int deliver_one(deliverer_t *w, apr_pool_t *p)
     if (res.outcome == B2B_ERP_OK) {
         stmt = ST_OK;
         outcome = res.duplicate ? "duplicate" : "delivered";
-        if (apr_atomic_cas32(&d->erp_failing, 0, 1) == 1) {
+        if (apr_atomic_xchg32(&d->failures, 0) >= ERP_FAILING_AFTER) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, d->s, B2BLOG(06003)
                          "erp: the ERP takes orders again (order %s as %s)",
                          c.order_id, res.erp_ref);
@@ -476,10 +480,12 @@ static int deliver_one(deliverer_t *w, apr_pool_t *p)
                 delay = after;
             }
         }
-        if (stmt == ST_RETRY && apr_atomic_cas32(&d->erp_failing, 1, 0) == 0) {
+        if (stmt == ST_RETRY
+            && apr_atomic_inc32(&d->failures) + 1 == ERP_FAILING_AFTER) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, d->s, B2BLOG(06004)
-                         "erp: delivery of order %s failed (%s); orders wait in the "
-                         "queue and are retried with backoff", c.order_id, res.error);
+                         "erp: %d deliveries in a row failed, the last one of order %s "
+                         "(%s); orders wait in the queue and are retried with backoff",
+                         ERP_FAILING_AFTER, c.order_id, res.error);
         }
     }
     if (stmt == ST_DEAD) {
