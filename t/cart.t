@@ -169,11 +169,20 @@ is_deeply([map { "$_->{sku}:$_->{qty}" } @{ $r->{json}{added} }],
 
 # a product the account may not see: the catalog's access rules decide
 # (ACME-EMEA may not buy hazardous materials, SKU-00022)
-TODO: {
-    local $TODO = 'catalog access rules come with the catalog capability (b2b_product_visible)';
-    $r = api(POST => '/cart/import', user => 'emea-buyer', raw => "SKU-00022,1\n", content_type => 'text/csv');
-    is(($r->{json}{rejected}[0] || {})->{reason}, 'not_visible', 'rejected: not_visible');
-}
+$r = api(POST => '/cart/import', user => 'emea-buyer', raw => "SKU-00022,1\nSKU-00042,1\n",
+         content_type => 'text/csv');
+is(($r->{json}{rejected}[0] || {})->{reason}, 'not_visible', 'hidden from ACME-EMEA: not_visible');
+is(scalar @{ $r->{json}{added} }, 1, 'the other line is added');
+$r = api(POST => '/cart/import', user => 'fr-buyer', raw => "SKU-00022,1\n", content_type => 'text/csv');
+is(scalar @{ $r->{json}{added} }, 1, 'ACME-FR (allowed again below EMEA) may buy it');
+$r = add('emea-buyer', 'SKU-00022', 1);
+is($r->code, 404, 'POST /cart/lines of a hidden product: 404, as for a missing one');
+is($r->{json}{error}{code}, 'unknown_sku', 'unknown_sku');
+$r = api(POST => '/orders', user => 'emea-buyer',
+         body => { po_number => 'PO', lines => [{ sku => 'SKU-00022', qty => 1 }] },
+         headers => { 'Idempotency-Key' => "hidden-$$" });
+is($r->code, 404, 'a direct order of a hidden product: 404');
+api(DELETE => '/cart', user => 'fr-buyer');
 api(DELETE => '/cart', user => 'emea-buyer');
 
 $r = api(POST => '/cart/import', user => 'na-buyer', raw => "SKU-00042,1\n", content_type => 'application/json');

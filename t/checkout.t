@@ -33,6 +33,15 @@ sub quote_unit { my ($user, $sku, $qty) = @_;
 
 ok(wait_until(30, sub { quote_unit('na-buyer', 'SKU-00042', 1) eq '17.25' }),
    'the pricing snapshot is in service') or BAIL_OUT('no pricing snapshot');
+# The ERP worker delivers queued orders at once; this file looks at orders as
+# checkout and the approval actions leave them, so their outbox rows are held
+# (due in an hour) while it runs: a test-only trigger, dropped at the end.
+sql(q{CREATE OR REPLACE FUNCTION test_orders_hold_outbox() RETURNS trigger LANGUAGE plpgsql }
+    . q{AS $$ BEGIN NEW.next_attempt_at := now() + interval '1 hour'; RETURN NEW; END $$});
+sql("DROP TRIGGER IF EXISTS test_orders_hold_outbox ON outbox; "
+    . "CREATE TRIGGER test_orders_hold_outbox BEFORE INSERT ON outbox "
+    . "FOR EACH ROW EXECUTE FUNCTION test_orders_hold_outbox()");
+END { eval { sql("DROP TRIGGER IF EXISTS test_orders_hold_outbox ON outbox") } }
 reset_orders();
 # enough of SKU-00042 for every order below; put back at the end
 my $on_hand42 = n("SELECT on_hand FROM stock s JOIN products p ON p.id = s.product_id WHERE p.sku = 'SKU-00042'");

@@ -100,6 +100,15 @@ sub drop_users {
 ok(wait_until(30, sub { api(POST => '/prices/quote', user => 'na-buyer',
                             body => { lines => [{ sku => 'SKU-00042', qty => 1 }] })->code == 200 }),
    'the pricing snapshot is in service') or BAIL_OUT('no pricing snapshot');
+# The ERP worker delivers queued orders at once; this file looks at orders as
+# checkout and the approval actions leave them, so their outbox rows are held
+# (due in an hour) while it runs: a test-only trigger, dropped at the end.
+sql(q{CREATE OR REPLACE FUNCTION test_orders_hold_outbox() RETURNS trigger LANGUAGE plpgsql }
+    . q{AS $$ BEGIN NEW.next_attempt_at := now() + interval '1 hour'; RETURN NEW; END $$});
+sql("DROP TRIGGER IF EXISTS test_orders_hold_outbox ON outbox; "
+    . "CREATE TRIGGER test_orders_hold_outbox BEFORE INSERT ON outbox "
+    . "FOR EACH ROW EXECUTE FUNCTION test_orders_hold_outbox()");
+END { eval { sql("DROP TRIGGER IF EXISTS test_orders_hold_outbox ON outbox") } }
 reset_orders();
 my @saved = map { [$_, (stock_of($_))[0]] } qw(SKU-00010 SKU-00042);
 

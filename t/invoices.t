@@ -30,6 +30,15 @@ sub run { my ($user, $body) = @_; api(POST => '/invoices/run', user => $user, bo
 ok(wait_until(30, sub { api(POST => '/prices/quote', user => 'na-buyer',
                             body => { lines => [{ sku => 'SKU-00042', qty => 1 }] })->code == 200 }),
    'the pricing snapshot is in service') or BAIL_OUT('no pricing snapshot');
+# The ERP worker delivers queued orders at once; this file looks at orders as
+# checkout and the approval actions leave them, so their outbox rows are held
+# (due in an hour) while it runs: a test-only trigger, dropped at the end.
+sql(q{CREATE OR REPLACE FUNCTION test_orders_hold_outbox() RETURNS trigger LANGUAGE plpgsql }
+    . q{AS $$ BEGIN NEW.next_attempt_at := now() + interval '1 hour'; RETURN NEW; END $$});
+sql("DROP TRIGGER IF EXISTS test_orders_hold_outbox ON outbox; "
+    . "CREATE TRIGGER test_orders_hold_outbox BEFORE INSERT ON outbox "
+    . "FOR EACH ROW EXECUTE FUNCTION test_orders_hold_outbox()");
+END { eval { sql("DROP TRIGGER IF EXISTS test_orders_hold_outbox ON outbox") } }
 reset_orders();
 my $on_hand42 = n("SELECT on_hand FROM stock s JOIN products p ON p.id = s.product_id WHERE p.sku = 'SKU-00042'");
 sql("UPDATE stock SET on_hand = 100000 FROM products p WHERE p.id = stock.product_id AND p.sku = 'SKU-00042'");

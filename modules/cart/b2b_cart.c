@@ -131,7 +131,11 @@ static int cart_price(b2b_req_t *req, APR_OPTIONAL_FN_TYPE(b2b_pricing_quote) *q
     int i;
     for (i = 0; i < lines->nelts; i++) {
         cart_line_t *l = &APR_ARRAY_IDX(lines, i, cart_line_t);
-        if (!b2b_product_visible(req, req->acting, &l->product)) {
+        int visible = b2b_product_visible(req, req->acting, &l->product);
+        if (visible < 0) {
+            return b2b_orders_db_unavailable(req->r);
+        }
+        if (!visible) {
             l->priced.status = B2B_ERR_UNKNOWN_SKU;
             continue;
         }
@@ -431,6 +435,7 @@ static int write_line(b2b_req_t *req, const char *sku, long qty, int add)
     long have, want;
     b2b_priced_t priced;
     line_write_t w;
+    int visible;
 
     if (cart_begin(req, &quote, &dbd) != DECLINED) {
         return OK;
@@ -440,7 +445,11 @@ static int write_line(b2b_req_t *req, const char *sku, long qty, int add)
         return b2b_orders_db_unavailable(r);
     }
     p = apr_hash_get(products, sku, APR_HASH_KEY_STRING);
-    if (!p || !p->active || !b2b_product_visible(req, req->acting, p)) {
+    visible = p ? b2b_product_visible(req, req->acting, p) : 0;
+    if (visible < 0) {
+        return b2b_orders_db_unavailable(r);
+    }
+    if (!visible) {
         /* a product this account may not see answers like a missing one */
         return b2b_reply_error(r, HTTP_NOT_FOUND, "unknown_sku", "No product %s.", sku);
     }
@@ -610,7 +619,7 @@ static int handle_import(b2b_req_t *req)
     b2b_qo_status_t st;
     const char **skus;
     int nskus = 0, j, lines_now, nwrites = 0, answered;
-    apr_hash_t *products, *by_product, *qtys = NULL;
+    apr_hash_t *products, *by_product, *visible, *qtys = NULL;
     apr_array_header_t *order;       /* import_product_t*, in first-row order */
     line_write_t *writes;
     json_t *added, *rejected, *cart;
@@ -663,6 +672,21 @@ static int handle_import(b2b_req_t *req)
     if (!products) {
         return b2b_orders_db_unavailable(r);
     }
+    /* what this account may see, asked once per product, before any lock */
+    visible = apr_hash_make(r->pool);
+    {
+        apr_hash_index_t *hi;
+        for (hi = apr_hash_first(r->pool, products); hi; hi = apr_hash_next(hi)) {
+            b2b_product_info_t *p = apr_hash_this_val(hi);
+            int v = p->active ? b2b_product_visible(req, req->acting, p) : 0;
+            if (v < 0) {
+                return b2b_orders_db_unavailable(r);
+            }
+            if (v) {
+                apr_hash_set(visible, p->sku, APR_HASH_KEY_STRING, p);
+            }
+        }
+    }
     if (b2b_tx_begin(&tx, r, dbd) != APR_SUCCESS) {
         return b2b_orders_db_unavailable(r);
     }
@@ -686,7 +710,7 @@ static int handle_import(b2b_req_t *req)
             messages[i] = "No product with this SKU.";
             continue;
         }
-        if (!b2b_product_visible(req, req->acting, p)) {
+        if (!apr_hash_get(visible, p->sku, APR_HASH_KEY_STRING)) {
             reasons[i] = "not_visible";
             messages[i] = "This product is not available to your account.";
             continue;

@@ -328,7 +328,17 @@ static int price_all(checkout_t *ck, APR_OPTIONAL_FN_TYPE(b2b_pricing_quote) *qu
     for (i = 0; i < ck->lines->nelts; i++) {
         checkout_line_t *cl = &APR_ARRAY_IDX(ck->lines, i, checkout_line_t);
         const b2b_quote_t *q;
-        if (!cl->product.active || !b2b_product_visible(req, req->acting, &cl->product)) {
+        int visible = cl->product.active
+                      ? b2b_product_visible(req, req->acting, &cl->product) : 0;
+        if (visible < 0) {
+            return b2b_orders_db_unavailable(r);
+        }
+        if (!visible && ck->direct) {
+            /* as for a product that does not exist: no leak */
+            return b2b_reply_error(r, HTTP_NOT_FOUND, "unknown_sku",
+                                   "lines[%d].sku: no product %s.", i, cl->product.sku);
+        }
+        if (!visible) {
             return b2b_orders_error_details(r, HTTP_CONFLICT, "line_unavailable",
                        json_pack("{s:s}", "sku", cl->product.sku),
                        "%s can no longer be ordered by this account; remove it "

@@ -33,8 +33,9 @@ typedef struct b2b_product_info_t {
 } b2b_product_info_t;
 
 /* The one place that decides whether an account may see (and so buy) a
- * product. The catalog capability owns the access rules; until its
- * implementation replaces this function, every active product is visible. */
+ * product: 1 yes, 0 no (inactive, or hidden by the catalog's access rules),
+ * -1 the catalog could not answer (answer 503). Asks mod_b2bportal's catalog
+ * through its optional function b2b_catalog_visible. */
 int b2b_product_visible(const b2b_req_t *req, const b2b_account_ref_t *account,
                         const b2b_product_info_t *product);
 
