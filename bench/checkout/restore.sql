@@ -1,6 +1,10 @@
 -- bench/checkout/restore.sql: undoes setup.sql (orders of the bench buyers,
 -- the buyers, their accounts, the stock of SKU-00001..02000).
 SET client_min_messages = warning;
+-- outbox rows first: the ERP worker locks an outbox row, then its order;
+-- deleting orders first (the cascade) would take them the other way round
+DELETE FROM outbox WHERE order_id IN (SELECT o.id FROM orders o JOIN users u ON u.id = o.user_id
+                                       WHERE u.username LIKE 'ckb-%');
 DELETE FROM orders WHERE user_id IN (SELECT id FROM users WHERE username LIKE 'ckb-%');
 DELETE FROM memberships WHERE user_id IN (SELECT id FROM users WHERE username LIKE 'ckb-%');
 DELETE FROM users WHERE username LIKE 'ckb-%';

@@ -10,6 +10,10 @@ SET client_min_messages = warning;
 
 -- Accounts and buyers are kept if an earlier run left them: creating or
 -- deleting accounts changes prices (a snapshot rebuild), the run waits for it.
+-- outbox rows first: the ERP worker locks an outbox row, then its order;
+-- deleting orders first (the cascade) would take them the other way round
+DELETE FROM outbox WHERE order_id IN (SELECT o.id FROM orders o JOIN users u ON u.id = o.user_id
+                                       WHERE u.username LIKE 'ckb-%');
 DELETE FROM orders WHERE user_id IN (SELECT id FROM users WHERE username LIKE 'ckb-%');
 INSERT INTO accounts (code, name, currency, country, is_invoicing, credit_limit_minor)
 SELECT format('CKB-%s', lpad(i::text, 2, '0')), format('Checkout bench %s', i), 'USD', 'US',
