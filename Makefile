@@ -9,7 +9,7 @@
 APXS      ?= apxs
 CC        ?= cc
 WARN      := -Wall -Wextra -Werror
-INCLUDES  := -Iinclude -Imodules/core -Imodules/pricing
+INCLUDES  := -Iinclude -Imodules/core -Imodules/pricing -Imodules/orders
 SHELL     := /bin/bash
 # The fragments included below define rules before `all`: keep it the default.
 .DEFAULT_GOAL := all
@@ -27,8 +27,18 @@ CORE_SRCS := mod_b2bportal.c \
              modules/catalog/b2b_catalog_worker.c \
              modules/catalog/b2b_catalog_bench.c \
              modules/catalog/b2b_catalog_query.c \
-             modules/pricing/b2b_money.c
-CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h \
+             modules/pricing/b2b_money.c \
+             modules/cart/b2b_cart.c \
+             modules/orders/b2b_orders_common.c \
+             modules/orders/b2b_checkout.c \
+             modules/orders/b2b_orders_read.c \
+             modules/orders/b2b_order_actions.c \
+             modules/orders/b2b_invoices.c \
+             modules/orders/b2b_quickorder.c \
+             modules/orders/b2b_order_state.c
+CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h include/b2b_pricing_api.h \
+             modules/orders/b2b_orders.h modules/orders/b2b_quickorder.h \
+             modules/orders/b2b_order_state.h modules/orders/b2b_orders_sql.h \
              modules/catalog/b2b_catalog.h modules/catalog/b2b_catalog_query.h \
              include/b2b_catalog_api.h
 
@@ -37,6 +47,7 @@ CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h \
 UNIT_TESTS :=
 -include modules/pricing/pricing.mk
 -include modules/catalog/catalog.mk
+-include modules/orders/orders.mk
 -include modules/erp/erp.mk
 
 # mod_b2b_pricing: the engine (pure C, shared with the unit tests, fuzzers

@@ -68,6 +68,8 @@ static void *create_dir_conf(apr_pool_t *p, char *path)
     (void)path;
     conf->api_base = NULL;
     conf->max_body = B2B_UNSET_SIZE;
+    conf->cart_max_lines = B2B_UNSET;
+    conf->import_max_rows = B2B_UNSET;
     return conf;
 }
 
@@ -78,6 +80,10 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->api_base = add->api_base ? add->api_base : base->api_base;
     conf->max_body = add->max_body != B2B_UNSET_SIZE ? add->max_body
                                                      : base->max_body;
+    conf->cart_max_lines = add->cart_max_lines != B2B_UNSET ? add->cart_max_lines
+                                                            : base->cart_max_lines;
+    conf->import_max_rows = add->import_max_rows != B2B_UNSET ? add->import_max_rows
+                                                              : base->import_max_rows;
     return conf;
 }
 
@@ -123,6 +129,32 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
         return B2B_DIR_MAX_BODY " takes a byte count from 1024 to 67108864";
     }
     conf->max_body = (apr_off_t)v;
+    return NULL;
+}
+
+static const char *set_cart_max_lines(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    b2b_dir_conf_t *conf = dconf;
+    char *end;
+    long v = strtol(arg, &end, 10);
+    (void)cmd;
+    if (*end || v < 1 || v > 10000) {
+        return B2B_DIR_CART_MAX_LINES " takes a line count from 1 to 10000";
+    }
+    conf->cart_max_lines = (int)v;
+    return NULL;
+}
+
+static const char *set_import_max_rows(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    b2b_dir_conf_t *conf = dconf;
+    char *end;
+    long v = strtol(arg, &end, 10);
+    (void)cmd;
+    if (*end || v < 1 || v > 100000) {
+        return B2B_DIR_IMPORT_MAX_ROWS " takes a row count from 1 to 100000";
+    }
+    conf->import_max_rows = (int)v;
     return NULL;
 }
 
@@ -251,6 +283,12 @@ static const command_rec b2b_directives[] = {
                   "URL path the JSON API is mounted at (default /api/v1)"),
     AP_INIT_TAKE1(B2B_DIR_MAX_BODY, set_max_body, NULL, ACCESS_CONF | RSRC_CONF,
                   "Largest request body accepted, in bytes (default 1048576)"),
+    AP_INIT_TAKE1(B2B_DIR_CART_MAX_LINES, set_cart_max_lines, NULL,
+                  ACCESS_CONF | RSRC_CONF,
+                  "Most lines a cart (and a direct order) may hold (default 200)"),
+    AP_INIT_TAKE1(B2B_DIR_IMPORT_MAX_ROWS, set_import_max_rows, NULL,
+                  ACCESS_CONF | RSRC_CONF,
+                  "Most rows one quick-order import may hold (default 1000)"),
     AP_INIT_FLAG(B2B_DIR_WORKER, set_worker, NULL, RSRC_CONF,
                  "Run the background worker (default On)"),
     AP_INIT_TAKE1(B2B_DIR_WORKER_DB, set_worker_db, NULL, RSRC_CONF,
@@ -295,6 +333,8 @@ static int b2b_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     b2b_identity_register();
     b2b_account_register();
     b2b_catalog_register(pconf);
+    b2b_cart_register();
+    b2b_orders_register();
     b2b_worker_register_routes();
     return OK;
 }
@@ -355,6 +395,33 @@ static int error_document(request_rec *r)
     }
 }
 
+/* API paths are not files: claim them at translate_name (the per-dir
+ * config of the first <Location> walk is in effect then; httpd resets it
+ * before map_to_storage) and skip the directory walk, as mod_proxy does, so
+ * neither a missing nor an unreadable DocumentRoot (a checkout under /root,
+ * children running as www-data) gets in the way. The <Location> walk that
+ * follows still applies auth and SetHandler. */
+static int b2b_translate_name(request_rec *r)
+{
+    b2b_dir_conf_t *dconf = b2b_dir_conf(r);
+    apr_size_t n;
+    if (!dconf || !dconf->api_base || !r->uri) {
+        return DECLINED;
+    }
+    n = strlen(dconf->api_base);
+    if (strncmp(r->uri, dconf->api_base, n) || (r->uri[n] && r->uri[n] != '/')) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrcat(r->pool, "b2bportal:", r->uri, NULL);
+    apr_table_setn(r->notes, "b2bportal-api", "1");
+    return OK;
+}
+
+static int b2b_map_to_storage(request_rec *r)
+{
+    return apr_table_get(r->notes, "b2bportal-api") ? OK : DECLINED;
+}
+
 static int b2b_handler(request_rec *r)
 {
     if (!r->handler) {
@@ -379,6 +446,8 @@ static void b2b_register_hooks(apr_pool_t *p)
     ap_hook_post_config(b2b_post_config_worker, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_child_init(b2b_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(b2b_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(b2b_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(b2b_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
 }
 
 AP_DECLARE_MODULE(b2bportal) = {

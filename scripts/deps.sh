@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES=(apache2 apache2-dev libaprutil1-dbd-pgsql libhiredis-dev libjansson-dev
     libcurl4-openssl-dev redis-server postgresql postgresql-contrib
     libapache2-mod-perl2 apache2-utils wrk libwww-perl libjson-pp-perl
-    libhttp-daemon-perl make gcc clang perl procps iproute2 curl)
+    libhttp-daemon-perl make gcc clang libclang-rt-14-dev perl procps iproute2 curl)
 PACKAGES+=("$@")
 
 installed() {

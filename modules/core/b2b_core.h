@@ -24,6 +24,8 @@
 #define B2B_DIR_INVENTORY_MAX_AGE  "B2BInventoryMaxAge"
 #define B2B_DIR_CATALOG_REPLICA    "B2BCatalogReplica"
 #define B2B_DIR_REPLICA_MAX_LAG    "B2BCatalogReplicaMaxLag"
+#define B2B_DIR_CART_MAX_LINES    "B2BCartMaxLines"
+#define B2B_DIR_IMPORT_MAX_ROWS   "B2BQuickOrderMaxRows"
 #define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
 
 #define B2B_UNSET      (-1)
@@ -47,6 +49,8 @@ typedef struct b2b_server_conf_t {
 typedef struct b2b_dir_conf_t {
     const char *api_base;        /* B2BApiBase, default /api/v1 */
     apr_off_t max_body;          /* B2BMaxBodySize, default 1 MiB */
+    int cart_max_lines;          /* B2BCartMaxLines, default 200 */
+    int import_max_rows;         /* B2BQuickOrderMaxRows, default 1000 */
 } b2b_dir_conf_t;
 
 #define B2B_DEFAULT_API_BASE     "/api/v1"
@@ -86,6 +90,9 @@ void b2b_account_register(void);
 
 /* modules/catalog (registers its own post_config and child_init hooks) */
 void b2b_catalog_register(apr_pool_t *pconf);
+/* modules/cart, modules/orders */
+void b2b_cart_register(void);
+void b2b_orders_register(void);
 
 /* modules/worker */
 void b2b_worker_reset(apr_pool_t *pconf);
