@@ -95,6 +95,16 @@ for my $row (@matrix) {
     is($c->code, $power ? 200 : 404, "$who: category power-tools: " . ($power ? 200 : 404));
 }
 
+# GLOBEX's isolation extends to prices: its own contract, never ACME's.
+is_deeply(get('globex-buyer', undef, "/products/$HAND")->{json}{price}, { amount => '20.00', currency => 'USD' },
+          'globex-buyer: SKU-00042 at the GLOBEX contract price 20.00 USD');
+is_deeply(get('na-buyer', undef, "/products/$HAND")->{json}{price}, { amount => '17.25', currency => 'USD' },
+          'na-buyer: the ACME-NA contract price 17.25 USD');
+is_deeply(get('emea-buyer', undef, '/products/SKU-00060')->{json}{price}, { amount => '16.75', currency => 'EUR' },
+          'emea-buyer: the ACME-EMEA contract on SKU-00060, in EUR');
+is_deeply(get('acme-admin', 'ACME-NA', "/products/$HAND")->{json}{price}, { amount => '17.25', currency => 'USD' },
+          'acme-admin acting for ACME-NA gets ACME-NA prices');
+
 # Users without an account: no catalog (prices are per account).
 for my $user ('portal-admin', 'erp') {
     my $r = api(GET => '/catalog/products', user => $user);
