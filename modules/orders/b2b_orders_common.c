@@ -120,14 +120,15 @@ apr_status_t b2b_tx_end(b2b_tx_t *tx)
 int b2b_product_visible(const b2b_req_t *req, const b2b_account_ref_t *account,
                         const b2b_product_info_t *product)
 {
-    /* the catalog owns the access rules (catalog_access_rules, nearest
-     * account up the tree decides); without it, every active product */
+    /* The catalog's access rules (include/b2b_catalog_api.h): the very
+     * decision behind the catalog's 404s. A database that cannot confirm it
+     * (-1) is passed on: the caller answers 503, and sells nothing. */
     APR_OPTIONAL_FN_TYPE(b2b_catalog_visible) *visible =
         APR_RETRIEVE_OPTIONAL_FN(b2b_catalog_visible);
     if (!product->active) {
         return 0;
     }
-    if (!visible) {
+    if (!visible || !account) {
         return 1;
     }
     return visible(req->r, account->id, product->sku);
