@@ -332,9 +332,9 @@ static int b2b_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     b2b_http_register();
     b2b_identity_register();
     b2b_account_register();
-    b2b_catalog_register(pconf);
     b2b_cart_register();
     b2b_orders_register();
+    b2b_catalog_register(pconf);
     b2b_worker_register_routes();
     return OK;
 }

@@ -18,14 +18,14 @@
 #define B2B_DIR_REDIS             "B2BRedis"
 #define B2B_DIR_IDENTITY_TTL      "B2BIdentityCacheTTL"
 #define B2B_DIR_DIAGNOSTICS       "B2BDiagnostics"
+#define B2B_DIR_CART_MAX_LINES    "B2BCartMaxLines"
+#define B2B_DIR_IMPORT_MAX_ROWS   "B2BQuickOrderMaxRows"
 /* catalog (modules/catalog) */
 #define B2B_DIR_CONTENT_CACHE_TTL  "B2BContentCacheTTL"
 #define B2B_DIR_CONTENT_CACHE_SIZE "B2BContentCacheSize"
 #define B2B_DIR_INVENTORY_MAX_AGE  "B2BInventoryMaxAge"
 #define B2B_DIR_CATALOG_REPLICA    "B2BCatalogReplica"
 #define B2B_DIR_REPLICA_MAX_LAG    "B2BCatalogReplicaMaxLag"
-#define B2B_DIR_CART_MAX_LINES    "B2BCartMaxLines"
-#define B2B_DIR_IMPORT_MAX_ROWS   "B2BQuickOrderMaxRows"
 #define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
 
 #define B2B_UNSET      (-1)
@@ -88,11 +88,11 @@ void b2b_authn_child_init(apr_pool_t *pchild, server_rec *s);
 /* modules/account */
 void b2b_account_register(void);
 
-/* modules/catalog (registers its own post_config and child_init hooks) */
-void b2b_catalog_register(apr_pool_t *pconf);
 /* modules/cart, modules/orders */
 void b2b_cart_register(void);
 void b2b_orders_register(void);
+/* modules/catalog (registers its own post_config and child_init hooks) */
+void b2b_catalog_register(apr_pool_t *pconf);
 
 /* modules/worker */
 void b2b_worker_reset(apr_pool_t *pconf);
