@@ -87,8 +87,9 @@ drain() {
 measure() {   # name path noauth seconds connections
     local name=$1 path=$2 noauth=$3 d=$4 c=$5 i line
     local -a rps=() p50=() p99=() errs=()
-    # warm up (the naive path has nothing to warm: one request)
-    BENCH_PATH=$path BENCH_NOAUTH=$noauth wrk -t1 -c"$c" -d"$([[ $name == naive* ]] && echo 1 || echo 2)s" \
+    # warm up: caches, each process's password check, mod_dbd's pool (the
+    # naive path has nothing to warm: one second)
+    BENCH_PATH=$path BENCH_NOAUTH=$noauth wrk -t1 -c"$c" -d"$([[ $name == naive* ]] && echo 1 || echo 5)s" \
         --timeout 120s -s "$here/page.lua" "$url" >/dev/null 2>&1 || true
     drain
     for ((i = 0; i < runs; i++)); do
