@@ -9,7 +9,7 @@
 APXS      ?= apxs
 CC        ?= cc
 WARN      := -Wall -Wextra -Werror
-INCLUDES  := -Iinclude -Imodules/core -Imodules/pricing
+INCLUDES  := -Iinclude -Imodules/core -Imodules/pricing -Imodules/orders
 SHELL     := /bin/bash
 
 CORE_SRCS := mod_b2bportal.c \
@@ -18,13 +18,25 @@ CORE_SRCS := mod_b2bportal.c \
              modules/core/b2b_identity.c \
              modules/core/b2b_authn.c \
              modules/account/b2b_account.c \
-             modules/worker/b2b_worker.c
-CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h
+             modules/worker/b2b_worker.c \
+             modules/pricing/b2b_money.c \
+             modules/cart/b2b_cart.c \
+             modules/orders/b2b_orders_common.c \
+             modules/orders/b2b_checkout.c \
+             modules/orders/b2b_orders_read.c \
+             modules/orders/b2b_order_actions.c \
+             modules/orders/b2b_invoices.c \
+             modules/orders/b2b_quickorder.c \
+             modules/orders/b2b_order_state.c
+CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h include/b2b_pricing_api.h \
+             modules/orders/b2b_orders.h modules/orders/b2b_quickorder.h \
+             modules/orders/b2b_order_state.h
 
 # Pure C unit test programs (TAP on stdout) live in build/unit/; each
 # capability's fragment appends its programs to UNIT_TESTS.
 UNIT_TESTS :=
 -include modules/pricing/pricing.mk
+-include modules/orders/orders.mk
 -include modules/erp/erp.mk
 
 # mod_b2b_pricing: the engine (pure C, shared with the unit tests, fuzzers

@@ -53,6 +53,8 @@ static void *create_dir_conf(apr_pool_t *p, char *path)
     (void)path;
     conf->api_base = NULL;
     conf->max_body = B2B_UNSET_SIZE;
+    conf->cart_max_lines = B2B_UNSET;
+    conf->import_max_rows = B2B_UNSET;
     return conf;
 }
 
@@ -63,6 +65,10 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     conf->api_base = add->api_base ? add->api_base : base->api_base;
     conf->max_body = add->max_body != B2B_UNSET_SIZE ? add->max_body
                                                      : base->max_body;
+    conf->cart_max_lines = add->cart_max_lines != B2B_UNSET ? add->cart_max_lines
+                                                            : base->cart_max_lines;
+    conf->import_max_rows = add->import_max_rows != B2B_UNSET ? add->import_max_rows
+                                                              : base->import_max_rows;
     return conf;
 }
 
@@ -108,6 +114,32 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
         return B2B_DIR_MAX_BODY " takes a byte count from 1024 to 67108864";
     }
     conf->max_body = (apr_off_t)v;
+    return NULL;
+}
+
+static const char *set_cart_max_lines(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    b2b_dir_conf_t *conf = dconf;
+    char *end;
+    long v = strtol(arg, &end, 10);
+    (void)cmd;
+    if (*end || v < 1 || v > 10000) {
+        return B2B_DIR_CART_MAX_LINES " takes a line count from 1 to 10000";
+    }
+    conf->cart_max_lines = (int)v;
+    return NULL;
+}
+
+static const char *set_import_max_rows(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    b2b_dir_conf_t *conf = dconf;
+    char *end;
+    long v = strtol(arg, &end, 10);
+    (void)cmd;
+    if (*end || v < 1 || v > 100000) {
+        return B2B_DIR_IMPORT_MAX_ROWS " takes a row count from 1 to 100000";
+    }
+    conf->import_max_rows = (int)v;
     return NULL;
 }
 
@@ -172,6 +204,12 @@ static const command_rec b2b_directives[] = {
                   "URL path the JSON API is mounted at (default /api/v1)"),
     AP_INIT_TAKE1(B2B_DIR_MAX_BODY, set_max_body, NULL, ACCESS_CONF | RSRC_CONF,
                   "Largest request body accepted, in bytes (default 1048576)"),
+    AP_INIT_TAKE1(B2B_DIR_CART_MAX_LINES, set_cart_max_lines, NULL,
+                  ACCESS_CONF | RSRC_CONF,
+                  "Most lines a cart (and a direct order) may hold (default 200)"),
+    AP_INIT_TAKE1(B2B_DIR_IMPORT_MAX_ROWS, set_import_max_rows, NULL,
+                  ACCESS_CONF | RSRC_CONF,
+                  "Most rows one quick-order import may hold (default 1000)"),
     AP_INIT_FLAG(B2B_DIR_WORKER, set_worker, NULL, RSRC_CONF,
                  "Run the background worker (default On)"),
     AP_INIT_TAKE1(B2B_DIR_WORKER_DB, set_worker_db, NULL, RSRC_CONF,
@@ -201,6 +239,8 @@ static int b2b_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     b2b_http_register();
     b2b_identity_register();
     b2b_account_register();
+    b2b_cart_register();
+    b2b_orders_register();
     b2b_worker_register_routes();
     return OK;
 }

@@ -19,6 +19,8 @@
 #define B2B_DIR_IDENTITY_TTL      "B2BIdentityCacheTTL"
 #define B2B_DIR_DIAGNOSTICS       "B2BDiagnostics"
 #define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
+#define B2B_DIR_CART_MAX_LINES    "B2BCartMaxLines"
+#define B2B_DIR_IMPORT_MAX_ROWS   "B2BQuickOrderMaxRows"
 
 #define B2B_UNSET      (-1)
 #define B2B_UNSET_SIZE ((apr_off_t)-1)
@@ -35,6 +37,8 @@ typedef struct b2b_server_conf_t {
 typedef struct b2b_dir_conf_t {
     const char *api_base;        /* B2BApiBase, default /api/v1 */
     apr_off_t max_body;          /* B2BMaxBodySize, default 1 MiB */
+    int cart_max_lines;          /* B2BCartMaxLines, default 200 */
+    int import_max_rows;         /* B2BQuickOrderMaxRows, default 1000 */
 } b2b_dir_conf_t;
 
 #define B2B_DEFAULT_API_BASE     "/api/v1"
@@ -67,6 +71,10 @@ void b2b_authn_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* modules/account */
 void b2b_account_register(void);
+
+/* modules/cart, modules/orders */
+void b2b_cart_register(void);
+void b2b_orders_register(void);
 
 /* modules/worker */
 void b2b_worker_reset(apr_pool_t *pconf);
