@@ -81,6 +81,18 @@ export async function refreshCartCount() {
   } catch { badge.classList.add('hidden'); }
 }
 
+// Thrown by boot() when the page has already said why it cannot go on.
+export class Stop extends Error {}
+
+// The last word of a page's main(): shows what went wrong in the page.
+export function fail(e) {
+  if (e instanceof Stop) return;
+  console.error(e);
+  const main = $('main');
+  if (main) main.prepend(el('p', { class: 'notice error', role: 'alert' }, 'This page could not be loaded: ' + (e && e.message ? e.message : e)));
+  document.body.dataset.ready = 'error';
+}
+
 // opts.admin: the page is for portal operators; opts.account: it needs an
 // acting account (a buyer page).
 export async function boot(page, opts = {}) {
@@ -101,13 +113,17 @@ export async function boot(page, opts = {}) {
   if (opts.admin && !ctx.isAdmin) {
     clear(main).append(el('h1', {}, 'Not available'),
       el('p', { class: 'notice error', role: 'alert' }, 'This page is for portal operators. Your user has no access to it.'));
-    throw new Error('not an operator');
+    throw new Stop('not an operator');
+  }
+  if (opts.account && !ctx.acting && ctx.isAdmin && opts.home) {
+    location.replace('/admin/status.html');
+    throw new Stop('operator home');
   }
   if (opts.account && !ctx.acting) {
     clear(main).append(el('h1', {}, 'No account'),
       el('p', { class: 'notice info' }, 'Your user does not buy for an account. ',
         ctx.isAdmin ? el('a', { href: '/admin/status.html' }, 'Go to the operator pages.') : null));
-    throw new Error('no acting account');
+    throw new Stop('no acting account');
   }
   if (ctx.acting) refreshCartCount();
   document.body.dataset.ready = 'false';

@@ -101,3 +101,12 @@ export function pager(info, go) {
     el('button', { type: 'button', class: 'secondary small', disabled: page >= pages, onclick: () => go(page + 1) }, 'Next ›'));
   return nav;
 }
+
+// availability {available, as_of} as words: "12 available", "out of stock".
+export function availabilityText(a) {
+  if (!a) return '—';
+  const n = a.available ?? a.on_hand;
+  if (n === undefined || n === null) return 'unknown';
+  if (n > 0) return `${n} available`;
+  return a.backorder || a.allow_backorder ? 'on backorder' : 'out of stock';
+}
