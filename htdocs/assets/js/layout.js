@@ -2,7 +2,7 @@
 // account and its switcher, the navigation for the user's roles, and the
 // logout button. Each page calls boot() first and gets the context back.
 import { api, actingAccount, setActingAccount, ApiError } from './api.js';
-import { el, $, clear } from './ui.js';
+import { el, fill, $, clear } from './ui.js';
 
 const BUYER_NAV = [
   ['catalog', '/', 'Catalog'],
@@ -111,7 +111,7 @@ export async function boot(page, opts = {}) {
   if (slot) slot.replaceWith(header(ctx, page));
   const main = $('main');
   if (opts.admin && !ctx.isAdmin) {
-    clear(main).append(el('h1', {}, 'Not available'),
+    fill(main, el('h1', {}, 'Not available'),
       el('p', { class: 'notice error', role: 'alert' }, 'This page is for portal operators. Your user has no access to it.'));
     throw new Stop('not an operator');
   }
@@ -120,7 +120,7 @@ export async function boot(page, opts = {}) {
     throw new Stop('operator home');
   }
   if (opts.account && !ctx.acting) {
-    clear(main).append(el('h1', {}, 'No account'),
+    fill(main, el('h1', {}, 'No account'),
       el('p', { class: 'notice info' }, 'Your user does not buy for an account. ',
         ctx.isAdmin ? el('a', { href: '/admin/status.html' }, 'Go to the operator pages.') : null));
     throw new Stop('no acting account');

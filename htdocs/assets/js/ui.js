@@ -12,7 +12,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (k === 'dataset') Object.assign(e.dataset, v);
     else e.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     e.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -23,6 +23,12 @@ export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
 export function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+// Replaces node's children, skipping null/false (DOM append would print "null").
+export function fill(node, ...children) {
+  clear(node);
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+}
 
 // Money is {amount: "1234.50", currency: "USD"}: the amount is formatted
 // from its digits (never through a float): 1,234.50 USD.

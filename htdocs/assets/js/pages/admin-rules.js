@@ -3,7 +3,7 @@
 // sample prices before and after); Publish sends exactly the previewed rule.
 import { api } from '../api.js';
 import { boot, ready, fail } from '../layout.js';
-import { el, $, $$, clear, money, notify, clearNotice, errorText, table, pager } from '../ui.js';
+import { el, fill, $, $$, clear, money, notify, clearNotice, errorText, table, pager } from '../ui.js';
 
 const TEXT_FIELDS = ['account', 'tier', 'sku', 'product_group', 'promo_code', 'country', 'to_currency'];
 let previewed = null;       // the JSON text of the rule last previewed successfully
@@ -75,7 +75,7 @@ function renderPreview(p, rule, isDelete) {
       el('td', { class: 'num' }, before), el('td', { class: 'num price' }, after),
       el('td', {}, before !== after ? el('span', { class: 'badge warn' }, 'changes') : el('span', { class: 'badge neutral' }, 'same')));
   });
-  box.append(el('h3', { id: 'preview-heading', tabindex: '-1' }, isDelete ? `Preview: delete rule #${rule.id}` : `Preview: ${p.action || 'change'}`),
+  fill(box, el('h3', { id: 'preview-heading', tabindex: '-1' }, isDelete ? `Preview: delete rule #${rule.id}` : `Preview: ${p.action || 'change'}`),
     el('p', { id: 'preview-summary' }, `Reaches ${a.accounts ?? '?'} account(s) × ${a.skus ?? '?'} SKU(s) = ${a.pairs ?? '?'} prices; `,
       `${p.sampled_changed ?? 0} of ${p.sampled_pairs ?? samples.length} sampled prices change.`),
     samples.length ? table(['Account', 'SKU', ['Qty', 'num'], ['Now', 'num'], ['After', 'num'], ''], samples, { class: 'samples', caption: 'Sample prices' }) : null);

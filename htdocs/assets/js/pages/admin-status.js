@@ -3,7 +3,7 @@
 // this page does not know yet are shown as they come.
 import { api } from '../api.js';
 import { boot, ready, fail } from '../layout.js';
-import { el, $, clear, notify, errorText } from '../ui.js';
+import { el, fill, $, clear, notify, errorText } from '../ui.js';
 
 function ms(v) {
   if (v === null || v === undefined) return '—';
@@ -15,6 +15,7 @@ function yesNo(v) { return el('span', { class: 'badge ' + (v ? 'ok' : 'bad') }, 
 function value(k, v) {
   if (typeof v === 'boolean') return yesNo(v);
   if (/_ms(_ago)?$/.test(k) && typeof v === 'number') return ms(v);
+  if (/_s$/.test(k) && typeof v === 'number') return ms(v * 1000);
   if (k === 'state' && typeof v === 'string') return el('span', { class: 'badge ' + (['running', 'serving', 'ok', 'connected'].includes(v) ? 'ok' : 'warn') }, v);
   if (k.endsWith('hit_rate') && typeof v === 'number') return (v <= 1 ? (v * 100).toFixed(1) : v.toFixed(1)) + ' %';
   if (v && typeof v === 'object' && 'amount' in v) return `${v.amount} ${v.currency}`;
@@ -24,7 +25,7 @@ function value(k, v) {
 }
 
 function section(title, obj, id) {
-  const rows = Object.entries(obj || {}).map(([k, v]) => [el('dt', {}, k.replace(/_/g, ' ')), el('dd', { dataset: { key: k } }, value(k, v))]);
+  const rows = Object.entries(obj || {}).map(([k, v]) => [el('dt', {}, k.replace(/_ms_ago$/, '_ago').replace(/_ms$/, '').replace(/_s$/, '').replace(/_/g, ' ')), el('dd', { dataset: { key: k } }, value(k, v))]);
   return el('section', { class: 'panel', id: 'status-' + id, 'aria-labelledby': 'h-' + id },
     el('h2', { id: 'h-' + id }, title), rows.length ? el('dl', { class: 'kv' }, rows) : el('p', { class: 'subtle' }, 'No data.'));
 }
@@ -64,7 +65,7 @@ async function load() {
         parts.push(sec);
       }
     }
-    clear(box).append(...parts);
+    fill(box, ...parts);
     $('#status-time').textContent = 'As of ' + new Date().toLocaleTimeString('en-GB');
   } catch (e) {
     clear(box);

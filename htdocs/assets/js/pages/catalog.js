@@ -2,7 +2,7 @@
 // account's unit price (qty 1) and availability, and adds to the cart.
 import { api } from '../api.js';
 import { boot, ready, fail, refreshCartCount } from '../layout.js';
-import { el, $, clear, money, when, notify, clearNotice, errorText, params, setParams, table, pager, availabilityText } from '../ui.js';
+import { el, fill, $, clear, money, when, notify, clearNotice, errorText, params, setParams, table, pager, availabilityText } from '../ui.js';
 
 const PER_PAGE = 25;
 let state = { q: '', category: '', page: 1 };
@@ -48,9 +48,9 @@ async function loadTree() {
     const data = await api('GET', '/catalog/categories');
     const all = el('a', { href: '/', 'aria-current': state.category ? null : 'true', dataset: { code: '' } }, 'All products');
     all.addEventListener('click', (ev) => { ev.preventDefault(); go({ category: '', page: 1 }); });
-    clear(box).append(el('ul', { class: 'tree' }, el('li', {}, all)), renderTree(nodesOf(data)));
+    fill(box, el('ul', { class: 'tree' }, el('li', {}, all)), renderTree(nodesOf(data)));
   } catch (e) {
-    clear(box).append(el('p', { class: 'notice error', role: 'alert' }, 'Categories could not be loaded: ' + errorText(e)));
+    fill(box, el('p', { class: 'notice error', role: 'alert' }, 'Categories could not be loaded: ' + errorText(e)));
   }
 }
 
@@ -114,7 +114,7 @@ async function loadProducts() {
         pager({ page: data.page || state.page, per_page: data.per_page || PER_PAGE, total: data.total ?? items.length }, (p) => go({ page: p })));
     }
   } catch (e) {
-    clear(out).append(el('p', { class: 'notice error', role: 'alert' }, 'Products could not be loaded: ' + errorText(e)));
+    fill(out, el('p', { class: 'notice error', role: 'alert' }, 'Products could not be loaded: ' + errorText(e)));
   } finally {
     out.removeAttribute('aria-busy');
   }

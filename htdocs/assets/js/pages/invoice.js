@@ -1,7 +1,7 @@
 // One invoice and the orders it consolidates.
 import { api } from '../api.js';
 import { boot, ready, fail } from '../layout.js';
-import { el, $, clear, money, when, badge, notify, errorText, params, table } from '../ui.js';
+import { el, fill, $, clear, money, when, badge, notify, errorText, params, table } from '../ui.js';
 
 async function main() {
   await boot('invoices', { account: true });
@@ -18,7 +18,7 @@ async function main() {
   }
   $('#crumb').textContent = inv.number;
   const t = inv.totals || {};
-  clear(box).append(
+  fill(box, 
     el('h1', {}, 'Invoice ' + inv.number),
     el('div', { class: 'panel' }, el('dl', { class: 'kv' },
       el('dt', {}, 'Invoiced account'), el('dd', { class: 'mono' }, inv.account),

@@ -3,7 +3,7 @@
 // to the ERP). An order the user may not see is "not found", as the API says.
 import { api } from '../api.js';
 import { boot, ready, fail } from '../layout.js';
-import { el, $, clear, money, when, badge, notify, errorText, params, table, statusLabel } from '../ui.js';
+import { el, fill, $, clear, money, when, badge, notify, errorText, params, table, statusLabel } from '../ui.js';
 import { orderAction, CANCELLABLE } from '../order-actions.js';
 
 let ctx;
@@ -46,7 +46,7 @@ async function render(id) {
   try {
     o = await api('GET', '/orders/' + encodeURIComponent(id));
   } catch (e) {
-    clear(box).append(el('h1', {}, 'Order #' + id));
+    fill(box, el('h1', {}, 'Order #' + id));
     notify('order-message', 'error', e.status === 404 ? 'This order does not exist or is not visible to you.' : 'The order could not be loaded: ' + errorText(e));
     return;
   }
@@ -66,10 +66,10 @@ async function render(id) {
     el('td', { class: 'num' }, money(t.tax)), el('td', { class: 'num', id: 'order-gross' }, money(t.gross)));
   const history = el('ol', { class: 'timeline', id: 'history' }, (o.history || []).map((h) => el('li', { dataset: { status: h.status } },
     badge(h.status), ' ', el('span', { class: 'subtle' }, when(h.at)), h.by ? ` by ${h.by}` : '', h.note ? el('div', {}, h.note) : null)));
-  clear(box).append(
+  fill(box, 
     el('h1', {}, `Order #${o.id} `, el('span', { id: 'order-status' }, badge(o.status))),
     o.status === 'pending_approval' ? el('p', { class: 'notice warn' }, 'This order waits for an approver before it goes to the ERP.') : null,
-    el('div', { class: 'layout-2' },
+    el('div', { class: 'split' },
       el('section', { class: 'panel', 'aria-label': 'Order details' }, el('dl', { class: 'kv' },
         el('dt', {}, 'PO number'), el('dd', { id: 'order-po' }, o.po_number),
         el('dt', {}, 'Account'), el('dd', { class: 'mono' }, o.account),

@@ -3,7 +3,7 @@
 // explanation: every rule applied, in order, with the amount after it).
 import { api } from '../api.js';
 import { boot, ready, fail, refreshCartCount } from '../layout.js';
-import { el, $, clear, money, when, notify, errorText, params, table, availabilityText } from '../ui.js';
+import { el, fill, $, clear, money, when, notify, errorText, params, table, availabilityText } from '../ui.js';
 
 const LAYERS = {
   list: 'List price', tier: 'Price list (tier)', bracket: 'Volume bracket', contract: 'Contract',
@@ -24,7 +24,7 @@ async function explain(sku, qty, out) {
       el('td', {}, LAYERS[s.layer] || s.layer),
       el('td', { class: 'mono' }, s.rule_id ? '#' + s.rule_id : '—'),
       el('td', { class: 'num price' }, money(s.amount))));
-    clear(out).append(
+    fill(out, 
       el('h3', { id: 'explain-heading' }, `How ${qty} × ${sku} is priced`),
       table(['Step', 'Rule', 'Rule id', ['Unit price after it', 'num']], steps, { class: 'explain' }),
       el('dl', { class: 'kv' },
@@ -37,7 +37,7 @@ async function explain(sku, qty, out) {
     out.querySelector('h3').tabIndex = -1;
     out.querySelector('h3').focus();
   } catch (e) {
-    clear(out).append(el('p', { class: 'notice error', role: 'alert' }, 'The price could not be explained: ' + errorText(e)));
+    fill(out, el('p', { class: 'notice error', role: 'alert' }, 'The price could not be explained: ' + errorText(e)));
   } finally {
     out.removeAttribute('aria-busy');
   }
@@ -48,14 +48,14 @@ async function main() {
   const sku = (params().get('sku') || '').trim().toUpperCase();
   const box = $('#product');
   if (!sku) {
-    clear(box).append(el('p', { class: 'notice error', role: 'alert' }, 'No product was named.'));
+    fill(box, el('p', { class: 'notice error', role: 'alert' }, 'No product was named.'));
     return ready();
   }
   let p;
   try {
     p = await api('GET', '/catalog/products/' + encodeURIComponent(sku));
   } catch (e) {
-    clear(box).append(el('h1', {}, sku), el('p', { class: 'notice error', role: 'alert' },
+    fill(box, el('h1', {}, sku), el('p', { class: 'notice error', role: 'alert' },
       e.status === 404 ? 'This product does not exist or is not in your catalog.' : 'The product could not be loaded: ' + errorText(e)));
     return ready();
   }
@@ -100,9 +100,9 @@ async function main() {
 
   const attrs = p.attributes && typeof p.attributes === 'object' ? Object.entries(p.attributes) : [];
   const a = p.availability;
-  clear(box).append(
+  fill(box, 
     el('h1', {}, p.name),
-    el('div', { class: 'layout-2' },
+    el('div', { class: 'split' },
       el('section', { class: 'panel', 'aria-label': 'Price and ordering' },
         el('p', { class: 'subtle' }, 'Your price'),
         el('p', { class: 'big-price', id: 'unit-price' }, money(unit)),
