@@ -76,7 +76,11 @@ export async function newUser() {
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
   page.on('pageerror', (e) => diag(`  page error on ${page.url()}: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') diag(`  console error on ${page.url()}: ${m.text()}`); });
+  // "Failed to load resource" is Chrome noting a 4xx answer, which several
+  // steps expect (a hidden order is a 404); the pages report those themselves.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) diag(`  console error on ${page.url()}: ${m.text()}`);
+  });
   currentPage = page;
   return page;
 }

@@ -148,7 +148,7 @@ async function main() {
     const status = await buyer.locator('#order-status').innerText();
     expect(/pending approval/.test(status), 'status pending approval, got ' + status);
     expect(/PO-BROWSER-7/.test(await buyer.locator('#order-po').innerText()), 'the PO number');
-    diag(`  order #${orderId}`);
+    diag(`order #${orderId}`);
     await shot(buyer, 'order-placed');
   });
   await step('the order is in the order list, and the cart is empty', async () => {
