@@ -301,6 +301,33 @@ static int error_document(request_rec *r)
     }
 }
 
+/* API paths are not files: claim them at translate_name (the per-dir
+ * config of the first <Location> walk is in effect then; httpd resets it
+ * before map_to_storage) and skip the directory walk, as mod_proxy does, so
+ * neither a missing nor an unreadable DocumentRoot (a checkout under /root,
+ * children running as www-data) gets in the way. The <Location> walk that
+ * follows still applies auth and SetHandler. */
+static int b2b_translate_name(request_rec *r)
+{
+    b2b_dir_conf_t *dconf = b2b_dir_conf(r);
+    apr_size_t n;
+    if (!dconf || !dconf->api_base || !r->uri) {
+        return DECLINED;
+    }
+    n = strlen(dconf->api_base);
+    if (strncmp(r->uri, dconf->api_base, n) || (r->uri[n] && r->uri[n] != '/')) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrcat(r->pool, "b2bportal:", r->uri, NULL);
+    apr_table_setn(r->notes, "b2bportal-api", "1");
+    return OK;
+}
+
+static int b2b_map_to_storage(request_rec *r)
+{
+    return apr_table_get(r->notes, "b2bportal-api") ? OK : DECLINED;
+}
+
 static int b2b_handler(request_rec *r)
 {
     if (!r->handler) {
@@ -325,6 +352,8 @@ static void b2b_register_hooks(apr_pool_t *p)
     ap_hook_post_config(b2b_post_config_worker, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_child_init(b2b_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(b2b_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(b2b_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(b2b_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
 }
 
 AP_DECLARE_MODULE(b2bportal) = {

@@ -26,6 +26,13 @@ b2b_psql -d postgres -c "DROP DATABASE IF EXISTS $B2B_PG_DB WITH (FORCE)" \
 scripts/migrate.sh test
 scripts/load-demo.sh test --reset
 
+# httpd's children cannot read a checkout they cannot enter (e.g. under
+# /root): env.sh then points B2B_HTDOCS at a copy under B2B_VAR.
+if [[ $B2B_HTDOCS != "$B2B_ROOT/htdocs" && -d $B2B_ROOT/htdocs ]]; then
+    rm -rf "$B2B_HTDOCS" && cp -a "$B2B_ROOT/htdocs" "$B2B_HTDOCS"
+    chmod -R a+rX "$B2B_HTDOCS"
+fi
+
 # Unit tests are plain C programs printing TAP; t/unit.t runs them.
 make -s unit-build
 
