@@ -11,6 +11,8 @@ CC        ?= cc
 WARN      := -Wall -Wextra -Werror
 INCLUDES  := -Iinclude -Imodules/core -Imodules/pricing -Imodules/orders
 SHELL     := /bin/bash
+# The fragments included below define rules before `all`: keep it the default.
+.DEFAULT_GOAL := all
 
 CORE_SRCS := mod_b2bportal.c \
              modules/core/b2b_http.c \
@@ -27,16 +29,24 @@ CORE_SRCS := mod_b2bportal.c \
              modules/orders/b2b_order_actions.c \
              modules/orders/b2b_invoices.c \
              modules/orders/b2b_quickorder.c \
-             modules/orders/b2b_order_state.c
+             modules/orders/b2b_order_state.c \
+             modules/catalog/b2b_catalog_http.c \
+             modules/catalog/b2b_catalog_cache.c \
+             modules/catalog/b2b_catalog_db.c \
+             modules/catalog/b2b_catalog_worker.c \
+             modules/catalog/b2b_catalog_query.c
 CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h include/b2b_pricing_api.h \
              modules/orders/b2b_orders.h modules/orders/b2b_quickorder.h \
-             modules/orders/b2b_order_state.h
+             modules/orders/b2b_order_state.h \
+             modules/catalog/b2b_catalog.h modules/catalog/b2b_catalog_query.h \
+             include/b2b_catalog_api.h
 
 # Pure C unit test programs (TAP on stdout) live in build/unit/; each
 # capability's fragment appends its programs to UNIT_TESTS.
 UNIT_TESTS :=
 -include modules/pricing/pricing.mk
 -include modules/orders/orders.mk
+-include modules/catalog/catalog.mk
 -include modules/erp/erp.mk
 
 # mod_b2b_pricing: the engine (pure C, shared with the unit tests, fuzzers
