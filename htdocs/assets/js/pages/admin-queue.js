@@ -40,16 +40,17 @@ async function load() {
     box.append(el('p', { class: 'subtle', id: 'queue-summary' }, Object.entries(c).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${v}`).join(' · ')));
   }
   if (!items.length) { box.append(el('p', { class: 'notice info' }, state.state === 'dead' ? 'No dead letters.' : 'The queue is empty.')); return; }
-  box.append(table(['Entry', 'Order', 'State', ['Attempts', 'num'], 'Last error', 'Next attempt', 'Updated', ''], items.map((q) => {
+  box.append(table(['Entry', 'Order', 'Order status', 'State', ['Attempts', 'num'], 'Last error', 'Next attempt', 'Updated', ''], items.map((q) => {
     const b = q.state === 'dead' ? el('button', { type: 'button', class: 'small', 'aria-label': `Retry entry ${q.id}` }, 'Retry') : null;
     if (b) b.addEventListener('click', () => retry(q, b));
     return el('tr', { dataset: { id: q.id, state: q.state } },
       el('td', { class: 'mono' }, '#' + q.id),
       el('td', {}, q.order_id ? el('a', { href: '/order.html?id=' + q.order_id }, '#' + q.order_id) : '—'),
+      el('td', {}, q.order_status ? badge(q.order_status) : '—'),
       el('td', {}, badge(q.state)),
       el('td', { class: 'num' }, q.attempts ?? ''),
-      el('td', { class: 'mono' }, q.last_error || ''),
-      el('td', { class: 'nowrap' }, q.next_attempt_at ? when(q.next_attempt_at) : '—'),
+      el('td', { class: 'mono' }, [q.last_error || '', q.last_http_status ? ` (HTTP ${q.last_http_status})` : '']),
+      el('td', { class: 'nowrap' }, q.state === 'pending' && q.next_attempt_at ? when(q.next_attempt_at) : '—'),
       el('td', { class: 'nowrap' }, when(q.updated_at)),
       el('td', {}, b));
   }), { class: 'queue' }), pager(data, (p) => { state.page = p; load(); }));

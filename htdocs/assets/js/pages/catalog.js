@@ -89,7 +89,7 @@ function row(p) {
   return el('tr', { dataset: { sku: p.sku } },
     el('td', { class: 'mono nowrap' }, p.sku),
     el('td', {}, el('a', { href: '/product.html?sku=' + encodeURIComponent(p.sku) }, p.name)),
-    el('td', {}, catName(p.category)),
+    el('td', {}, p.category_name || catName(p.category)),
     el('td', { class: 'num price' }, p.price ? money(p.price) : el('span', { class: 'subtle' }, 'no price')),
     availabilityCell(p.availability),
     el('td', { class: 'nowrap' }, qty, ' ', add));

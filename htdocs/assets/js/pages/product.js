@@ -114,7 +114,7 @@ async function main() {
         el('div', { class: 'panel' },
           el('dl', { class: 'kv' },
             el('dt', {}, 'SKU'), el('dd', { class: 'mono' }, p.sku),
-            el('dt', {}, 'Category'), el('dd', {}, p.category && typeof p.category === 'object' ? (p.category.name || p.category.code) : (p.category || '—')),
+            el('dt', {}, 'Category'), el('dd', {}, (p.category_path || []).map((c) => c.name).join(' › ') || p.category_name || (p.category && typeof p.category === 'object' ? (p.category.name || p.category.code) : (p.category || '—'))),
             p.product_group ? [el('dt', {}, 'Product group'), el('dd', {}, typeof p.product_group === 'object' ? p.product_group.name || p.product_group.code : p.product_group)] : null,
             p.unit ? [el('dt', {}, 'Unit'), el('dd', {}, p.unit)] : null,
             ...attrs.map(([k, v]) => [el('dt', {}, k), el('dd', {}, typeof v === 'object' ? JSON.stringify(v) : String(v))])),
