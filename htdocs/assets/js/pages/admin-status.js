@@ -15,17 +15,23 @@ function yesNo(v) { return el('span', { class: 'badge ' + (v ? 'ok' : 'bad') }, 
 function value(k, v) {
   if (typeof v === 'boolean') return yesNo(v);
   if (/_ms(_ago)?$/.test(k) && typeof v === 'number') return ms(v);
-  if (/_s$/.test(k) && typeof v === 'number') return ms(v * 1000);
+  if (/_(s|seconds)$/.test(k) && typeof v === 'number') return ms(v * 1000);
   if (k === 'state' && typeof v === 'string') return el('span', { class: 'badge ' + (['running', 'serving', 'ok', 'connected'].includes(v) ? 'ok' : 'warn') }, v);
   if (k.endsWith('hit_rate') && typeof v === 'number') return (v <= 1 ? (v * 100).toFixed(1) : v.toFixed(1)) + ' %';
   if (v && typeof v === 'object' && 'amount' in v) return `${v.amount} ${v.currency}`;
   if (Array.isArray(v)) return v.length ? v.map((x) => (typeof x === 'object' ? Object.values(x).join(': ') : x)).join(', ') : '—';
-  if (v && typeof v === 'object') return Object.entries(v).map(([a, b]) => `${a}: ${typeof b === 'object' ? JSON.stringify(b) : b}`).join(' · ');
+  if (v && typeof v === 'object') return kv(v);
   return v === null || v === undefined || v === '' ? '—' : String(v);
 }
 
+function label(k) {
+  return k.replace(/_ms_ago$/, '_ago').replace(/_(ms|s|seconds)$/, '').replace(/_/g, ' ');
+}
+function kv(obj) {
+  return el('dl', { class: 'kv' }, Object.entries(obj).map(([k, v]) => [el('dt', {}, label(k)), el('dd', { dataset: { key: k } }, value(k, v))]));
+}
 function section(title, obj, id) {
-  const rows = Object.entries(obj || {}).map(([k, v]) => [el('dt', {}, k.replace(/_ms_ago$/, '_ago').replace(/_ms$/, '').replace(/_s$/, '').replace(/_/g, ' ')), el('dd', { dataset: { key: k } }, value(k, v))]);
+  const rows = Object.entries(obj || {}).map(([k, v]) => [el('dt', {}, label(k)), el('dd', { dataset: { key: k } }, value(k, v))]);
   return el('section', { class: 'panel', id: 'status-' + id, 'aria-labelledby': 'h-' + id },
     el('h2', { id: 'h-' + id }, title), rows.length ? el('dl', { class: 'kv' }, rows) : el('p', { class: 'subtle' }, 'No data.'));
 }
@@ -39,12 +45,14 @@ function headline(s) {
     ['Redis', p.redis_connected === undefined ? '—' : p.redis_connected ? 'connected' : 'down'],
     ['Worker', w.state || '—'],
   ];
-  const q = s.queue || s.outbox || s.orders;
-  if (q && typeof q === 'object') items.push(['Queue depth', q.depth ?? q.pending ?? q.queued ?? '—'], ['Dead letters', q.dead ?? '—']);
-  const cat = s.catalog;
-  if (cat && typeof cat === 'object' && (cat.hit_rate !== undefined || cat.hits !== undefined)) {
-    const rate = cat.hit_rate !== undefined ? cat.hit_rate : (cat.hits + cat.misses ? cat.hits / (cat.hits + cat.misses) : null);
-    items.push(['Catalog cache hits', rate === null ? '—' : (rate * (rate <= 1 ? 100 : 1)).toFixed(1) + ' %']);
+  const q = (s.erp && s.erp.queue) || s.queue;
+  if (q && typeof q === 'object') {
+    items.push(['Queue depth', (q.pending ?? 0) + (q.in_flight ?? 0)], ['Dead letters', q.dead ?? '—']);
+  }
+  const cache = s.catalog && (s.catalog.cache || s.catalog);
+  if (cache && typeof cache === 'object' && (cache.hit_rate !== undefined || cache.hits !== undefined)) {
+    const rate = cache.hit_rate ?? (cache.hits + cache.misses ? cache.hits / (cache.hits + cache.misses) : null);
+    items.push(['Catalog cache hit rate', rate === null ? '—' : (rate * 100).toFixed(1) + ' %']);
   }
   return el('div', { class: 'panel', id: 'status-headline' }, el('dl', { class: 'kv' }, items.map(([k, v]) => [el('dt', {}, k), el('dd', { class: 'price' }, String(v))])));
 }
