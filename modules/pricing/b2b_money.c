@@ -172,9 +172,19 @@ static b2b_status_t narrow(b2b_wide_t v, int64_t *out)
     return B2B_OK;
 }
 
-/* num / den rounded half away from zero; den > 0. */
+/* num / den rounded half away from zero; den > 0. Most operands fit 64 bits: divide there
+ * (a 128-bit division is a libgcc call several times slower). */
 static b2b_wide_t wide_round_div(b2b_wide_t num, b2b_wide_t den)
 {
+    if (num >= -(b2b_wide_t)(INT64_MAX / 2) && num <= (b2b_wide_t)(INT64_MAX / 2) &&
+        den <= (b2b_wide_t)(INT64_MAX / 4)) {
+        int64_t n = (int64_t)num, d = (int64_t)den, q = n / d, r = n % d;
+        if (r < 0)
+            r = -r;
+        if (r * 2 >= d)
+            q += n < 0 ? -1 : 1;
+        return q;
+    }
     b2b_wide_t q = num / den, r = num % den;
     if (r < 0)
         r = -r;

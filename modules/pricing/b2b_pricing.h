@@ -248,8 +248,9 @@ typedef struct {
 
 /* Bytes the snapshot for this input needs (exact). */
 b2b_status_t b2b_snapshot_size(const b2b_input_t *in, uint64_t *size);
-/* Compile. buf must be 64-byte aligned. On any error nothing is written to buf (the size
- * and capacity are checked before the first byte is written). */
+/* Compile. buf must be 8-byte aligned (64 recommended: large sections are then written with
+ * streaming stores). On any error nothing is written to buf (the size and capacity are
+ * checked before the first byte is written); on does_not_fit stats->size is the size needed. */
 b2b_status_t b2b_snapshot_build(const b2b_input_t *in, const b2b_build_options_t *opt,
                                 void *buf, size_t capacity, b2b_build_stats_t *stats);
 
@@ -269,7 +270,8 @@ typedef struct {
  * products and currencies are ignored) added. Byte-identical to a full build of the same
  * rules. A changed rule outside the scope -> B2B_ERR_OUT_OF_SCOPE; scope account/sku absent
  * from the old snapshot -> B2B_ERR_STALE_SNAPSHOT (a full build is needed). Nothing is
- * written to buf on error. old and buf must not overlap. */
+ * written to buf on error. old and buf must not overlap. Without opt the generation is the
+ * old one + 1. */
 b2b_status_t b2b_snapshot_rebuild(const void *old_snapshot, const b2b_scope_t *scope,
                                   const b2b_input_t *changed, const b2b_build_options_t *opt,
                                   void *buf, size_t capacity, b2b_build_stats_t *stats);

@@ -71,6 +71,64 @@ static int code_ok(const char *s)
     return 1;
 }
 
+/* The database's formats (sql/00x CHECK constraints). */
+static int char_in(char c, const char *extra)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c && strchr(extra, c));
+}
+
+/* promo_code ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$ */
+static int promo_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!char_in(s[i], i ? "abcdefghijklmnopqrstuvwxyz_-" : "abcdefghijklmnopqrstuvwxyz"))
+            return 0;
+    return 1;
+}
+
+/* product_groups.code ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ */
+static int group_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!char_in(s[i], i ? "abcdefghijklmnopqrstuvwxyz._-" : "abcdefghijklmnopqrstuvwxyz"))
+            return 0;
+    return 1;
+}
+
+/* tax_class ^[a-z][a-z0-9_]{0,31}$ */
+static int tax_class_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 32 || s[0] < 'a' || s[0] > 'z')
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* region: non-blank text, at most 64 bytes, no control characters */
+static int region_ok(const char *s)
+{
+    size_t n = strlen(s);
+    int blank = 1;
+    if (n < 1 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20)
+            return 0;
+        if (s[i] != ' ')
+            blank = 0;
+    }
+    return !blank;
+}
+
 static int upper_n(const char *s, size_t n)
 {
     if (strlen(s) != n)
@@ -454,18 +512,18 @@ b2b_status_t b2b_rule_spec_parse(const char *body, size_t len, b2b_currency_digi
     if ((st = get_string(root, "account", account_ok, out->account, sizeof out->account,
                          "an account code", err)) ||
         (st = get_string(root, "sku", sku_ok, out->sku, sizeof out->sku, "a sku", err)) ||
-        (st = get_string(root, "product_group", code_ok, out->product_group,
+        (st = get_string(root, "product_group", group_ok, out->product_group,
                          sizeof out->product_group, "a product group code", err)) ||
-        (st = get_string(root, "tier", code_ok, out->tier, sizeof out->tier,
-                         "a price list code", err)) ||
-        (st = get_string(root, "promo_code", code_ok, out->promo_code, sizeof out->promo_code,
-                         "1..64 characters of A-Z a-z 0-9 . _ -", err)) ||
+        (st = get_string(root, "tier", account_ok, out->tier, sizeof out->tier,
+                         "a price list code (^[A-Z0-9][A-Z0-9-]{0,31}$)", err)) ||
+        (st = get_string(root, "promo_code", promo_ok, out->promo_code, sizeof out->promo_code,
+                         "a code matching ^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", err)) ||
         (st = get_string(root, "country", country_ok, out->country, sizeof out->country,
                          "a 2-letter country code", err)) ||
-        (st = get_string(root, "region", code_ok, out->region, sizeof out->region,
-                         "a region code", err)) ||
-        (st = get_string(root, "tax_class", code_ok, out->tax_class, sizeof out->tax_class,
-                         "a tax class", err)) ||
+        (st = get_string(root, "region", region_ok, out->region, sizeof out->region,
+                         "a non-blank region", err)) ||
+        (st = get_string(root, "tax_class", tax_class_ok, out->tax_class, sizeof out->tax_class,
+                         "a tax class matching ^[a-z][a-z0-9_]{0,31}$", err)) ||
         (st = get_string(root, "to_currency", currency_ok, out->to_currency,
                          sizeof out->to_currency, "a 3-letter currency code", err)))
         goto out;

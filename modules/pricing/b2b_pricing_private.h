@@ -71,8 +71,37 @@ enum {
     B2B_SEC_ACCOUNT_HASH, B2B_SEC_LISTS, B2B_SEC_TIERS, B2B_SEC_PRODUCT_BRACKETS,
     B2B_SEC_GROUP_BRACKETS, B2B_SEC_CONTRACTS, B2B_SEC_PROMO_STRINGS, B2B_SEC_PROMO_CODES,
     B2B_SEC_PROMOS, B2B_SEC_TAXES, B2B_SEC_FX, B2B_SEC_TIER_KEYS, B2B_SEC_CONTRACT_KEYS,
-    B2B_SEC_COUNT
+    B2B_SEC_CONTRACT_BLOOM, B2B_SEC_COUNT
 };
+
+/* CONTRACT_BLOOM: 256 bits per account (same order as ACCOUNTS) over the keys of its own
+ * contracts; a clear bit proves "no contract for this key here", so the resolver skips the
+ * binary search (nearly every (account, sku) pair has none). */
+typedef struct {
+    uint64_t bits[4];
+} b2b_snap_bloom_t;
+
+static inline void b2b_bloom_bits(uint32_t key, unsigned *b1, unsigned *b2)
+{
+    uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ULL;
+    *b1 = (unsigned)(h >> 56);
+    *b2 = (unsigned)(h >> 48) & 255u;
+}
+
+static inline void b2b_bloom_add(b2b_snap_bloom_t *b, uint32_t key)
+{
+    unsigned b1, b2;
+    b2b_bloom_bits(key, &b1, &b2);
+    b->bits[b1 >> 6] |= 1ULL << (b1 & 63);
+    b->bits[b2 >> 6] |= 1ULL << (b2 & 63);
+}
+
+static inline int b2b_bloom_may_have(const b2b_snap_bloom_t *b, uint32_t key)
+{
+    unsigned b1, b2;
+    b2b_bloom_bits(key, &b1, &b2);
+    return ((b->bits[b1 >> 6] >> (b1 & 63)) & 1) && ((b->bits[b2 >> 6] >> (b2 & 63)) & 1);
+}
 
 /* TIER_KEYS and CONTRACT_KEYS parallel TIERS and CONTRACTS: (rank << 30) | target, so the
  * resolver's binary searches touch 4 bytes per probe instead of a 48-byte record. */
@@ -107,6 +136,9 @@ typedef struct {
     uint32_t length;
 } b2b_snap_strref_t;
 
+#define B2B_PRODUCT_INLINE 23
+#define B2B_ACCOUNT_INLINE 14
+
 typedef struct {
     int64_t id;
     b2b_snap_strref_t sku;
@@ -114,7 +146,9 @@ typedef struct {
     uint32_t tax_class;       /* name index */
     uint32_t list_start, list_count;
     uint32_t bracket_start, bracket_count;
-} b2b_snap_product_t;         /* 40 bytes, sorted by id */
+    uint8_t key_len;          /* sku length if it fits key[] (0: compare in STRINGS) */
+    char key[B2B_PRODUCT_INLINE];   /* the sku again, so a lookup reads one cache line */
+} b2b_snap_product_t;         /* 64 bytes, sorted by id */
 
 typedef struct {
     int64_t id;
@@ -133,8 +167,9 @@ typedef struct {
     uint16_t currency;        /* currency index */
     char country[2];          /* both 0: none */
     uint8_t tax_exempt;
-    uint8_t pad[3];
-} b2b_snap_account_t;         /* 56 bytes, in preorder (roots and children by id) */
+    uint8_t key_len;          /* code length if it fits key[] (0: compare in STRINGS) */
+    char key[B2B_ACCOUNT_INLINE];
+} b2b_snap_account_t;         /* 64 bytes, in preorder (roots and children by id) */
 
 typedef struct {
     int64_t id;
@@ -169,8 +204,9 @@ typedef struct {
 /* promo, tax, fx. Sort orders:
  *   promos: (owner=code index, rank 0 product / 1 group / 2 none, id);
  *           a=account, b=product, c=group (B2B_NONE32 = any), aux=min_qty (0 = none)
- *   taxes:  (owner=country as 2 bytes, id); a=region name, b=tax class name (NONE = any,
- *           NEVER = a name no account/product has), value=rate_bp
+ *   taxes:  (owner=country as 2 bytes, rank, id); a=region name, b=tax class name (NONE =
+ *           any, NEVER = a name no account/product has), value=rate_bp, rank 0 region+class,
+ *           1 region, 2 class, 3 neither
  *   fx:     (owner=from currency, a=to currency, id); value=rate_micro */
 typedef struct {
     int64_t id;
@@ -189,6 +225,11 @@ typedef struct {
     b2b_snap_strref_t code;   /* into B2B_SEC_PROMO_STRINGS */
     uint32_t start, count;    /* into B2B_SEC_PROMOS */
 } b2b_snap_promo_code_t;      /* sorted by code bytes */
+
+_Static_assert(sizeof(b2b_snap_product_t) == 64, "product record is one cache line");
+_Static_assert(sizeof(b2b_snap_account_t) == 64, "account record is one cache line");
+_Static_assert(sizeof(b2b_snap_rule_t) == 48, "rule record size");
+_Static_assert(sizeof(b2b_snap_wide_t) == 64, "wide record size");
 
 static inline const b2b_snap_header_t *b2b_snap_header(const void *snap)
 {

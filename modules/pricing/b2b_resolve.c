@@ -53,59 +53,99 @@
 
 #include <string.h>
 
+/* Records keep short keys inline (key_len > 0): compare there, in the line the probe already
+ * loaded; longer keys are compared in the string section. */
 static uint32_t hash_find(const uint32_t *table, uint64_t cap, const char *strings,
                           const void *records, size_t stride, size_t ref_offset,
-                          const char *key, size_t len)
+                          size_t inline_offset, const char *key, size_t len, uint64_t hash)
 {
     if (cap == 0)
         return B2B_NONE32;
-    uint64_t j = b2b_hash_bytes(key, len) & (cap - 1);
+    uint64_t j = hash & (cap - 1);
     for (uint64_t probes = 0; probes < cap && table[j]; probes++) {
         uint32_t idx = table[j] - 1;
+        const char *rec = (const char *)records + (size_t)idx * stride;
         b2b_snap_strref_t ref;
-        memcpy(&ref, (const char *)records + (size_t)idx * stride + ref_offset, sizeof ref);
-        if (ref.length == len && memcmp(strings + ref.offset, key, len) == 0)
-            return idx;
+        memcpy(&ref, rec + ref_offset, sizeof ref);
+        if (ref.length == len) {
+            uint8_t inline_len = (uint8_t)rec[inline_offset];
+            const char *have = inline_len ? rec + inline_offset + 1 : strings + ref.offset;
+            if (memcmp(have, key, len) == 0)
+                return idx;
+        }
         j = (j + 1) & (cap - 1);
     }
     return B2B_NONE32;
 }
 
-int32_t b2b_snapshot_find_account(const void *snap, const char *code, size_t len)
+static int32_t find_account_hashed(const void *snap, const char *code, size_t len, uint64_t hash)
 {
     const b2b_snap_header_t *h = b2b_snap_header(snap);
     uint32_t i = hash_find(b2b_snap_section(snap, B2B_SEC_ACCOUNT_HASH),
                            h->sections[B2B_SEC_ACCOUNT_HASH].count,
                            b2b_snap_section(snap, B2B_SEC_STRINGS),
                            b2b_snap_section(snap, B2B_SEC_ACCOUNTS), sizeof(b2b_snap_account_t),
-                           offsetof(b2b_snap_account_t, code), code, len);
+                           offsetof(b2b_snap_account_t, code),
+                           offsetof(b2b_snap_account_t, key_len), code, len, hash);
     return i == B2B_NONE32 ? -1 : (int32_t)i;
 }
 
-int32_t b2b_snapshot_find_sku(const void *snap, const char *sku, size_t len)
+static int32_t find_sku_hashed(const void *snap, const char *sku, size_t len, uint64_t hash)
 {
     const b2b_snap_header_t *h = b2b_snap_header(snap);
     uint32_t i = hash_find(b2b_snap_section(snap, B2B_SEC_SKU_HASH),
                            h->sections[B2B_SEC_SKU_HASH].count,
                            b2b_snap_section(snap, B2B_SEC_STRINGS),
                            b2b_snap_section(snap, B2B_SEC_PRODUCTS), sizeof(b2b_snap_product_t),
-                           offsetof(b2b_snap_product_t, sku), sku, len);
+                           offsetof(b2b_snap_product_t, sku),
+                           offsetof(b2b_snap_product_t, key_len), sku, len, hash);
     return i == B2B_NONE32 ? -1 : (int32_t)i;
+}
+
+int32_t b2b_snapshot_find_account(const void *snap, const char *code, size_t len)
+{
+    return find_account_hashed(snap, code, len, b2b_hash_bytes(code, len));
+}
+
+int32_t b2b_snapshot_find_sku(const void *snap, const char *sku, size_t len)
+{
+    return find_sku_hashed(snap, sku, len, b2b_hash_bytes(sku, len));
+}
+
+/* Three capitals as one integer that sorts like the bytes; 0 if not a 3-byte code. */
+static inline uint32_t currency_key(const char *code)
+{
+    if (!code || !code[0] || !code[1] || !code[2] || code[3])
+        return 0;
+    return ((uint32_t)(uint8_t)code[0] << 16) | ((uint32_t)(uint8_t)code[1] << 8) |
+           (uint8_t)code[2];
 }
 
 static uint16_t currency_index(const b2b_snap_currency_t *c, uint32_t n, const char *code)
 {
-    if (!code || strlen(code) != 3)
+    uint32_t key = currency_key(code);
+    if (!key)
         return B2B_NONE16;
+    if (n <= 16) {              /* the usual handful: a linear scan of packed codes */
+        uint32_t want;
+        memcpy(&want, code, 4);  /* 3 letters + NUL */
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t have;
+            memcpy(&have, c[i].code, 4);
+            if (have == want)
+                return (uint16_t)i;
+        }
+        return B2B_NONE16;
+    }
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (memcmp(c[mid].code, code, 3) < 0)
+        if (currency_key(c[mid].code) < key)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < n && memcmp(c[lo].code, code, 3) == 0 ? (uint16_t)lo : B2B_NONE16;
+    return lo < n && currency_key(c[lo].code) == key ? (uint16_t)lo : B2B_NONE16;
 }
 
 int b2b_snapshot_currency_digits(const void *snap, const char *code)
@@ -261,18 +301,20 @@ b2b_status_t b2b_resolve(const void *snap, const b2b_query_t *q, b2b_quote_t *ou
     const uint64_t acap = h->sections[B2B_SEC_ACCOUNT_HASH].count;
     const uint64_t scap = h->sections[B2B_SEC_SKU_HASH].count;
     size_t alen = 0, slen = 0;
-    uint64_t aslot = 0, sslot = 0;
+    uint64_t aslot = 0, sslot = 0, ahashv = 0;
     if (q->account_index < 0) {
         if (!q->account_code)
             return B2B_ERR_UNKNOWN_ACCOUNT;
         alen = strlen(q->account_code);
-        aslot = b2b_hash_bytes(q->account_code, alen) & (acap - 1);
+        ahashv = b2b_hash_bytes(q->account_code, alen);
+        aslot = ahashv & (acap - 1);
         __builtin_prefetch(&ahash[aslot]);
     }
     if (!q->sku)
         return B2B_ERR_UNKNOWN_SKU;
     slen = strlen(q->sku);
-    sslot = b2b_hash_bytes(q->sku, slen) & (scap - 1);
+    const uint64_t shashv = b2b_hash_bytes(q->sku, slen);
+    sslot = shashv & (scap - 1);
     __builtin_prefetch(&shash[sslot]);
     if (q->account_index < 0 && ahash[aslot])
         __builtin_prefetch(&accounts[ahash[aslot] - 1]);
@@ -286,12 +328,12 @@ b2b_status_t b2b_resolve(const void *snap, const b2b_query_t *q, b2b_quote_t *ou
         acc = (uint32_t)q->account_index;
         __builtin_prefetch(&accounts[acc]);
     } else {
-        int32_t a = b2b_snapshot_find_account(snap, q->account_code, alen);
+        int32_t a = find_account_hashed(snap, q->account_code, alen, ahashv);
         if (a < 0)
             return B2B_ERR_UNKNOWN_ACCOUNT;
         acc = (uint32_t)a;
     }
-    int32_t pi = b2b_snapshot_find_sku(snap, q->sku, slen);
+    int32_t pi = find_sku_hashed(snap, q->sku, slen, shashv);
     if (pi < 0)
         return B2B_ERR_UNKNOWN_SKU;
     {
@@ -303,12 +345,12 @@ b2b_status_t b2b_resolve(const void *snap, const b2b_query_t *q, b2b_quote_t *ou
         if (p->bracket_count)
             __builtin_prefetch((const b2b_snap_rule_t *)b2b_snap_section(
                                    snap, B2B_SEC_PRODUCT_BRACKETS) + p->bracket_start);
-        const uint32_t *ckeys = b2b_snap_section(snap, B2B_SEC_CONTRACT_KEYS);
         for (uint32_t a = acc, depth = 0; a != B2B_NONE32 && depth < 8;
              a = accounts[a].parent, depth++) {
             x = &accounts[a];
             if (x->contract_count)
-                __builtin_prefetch(&ckeys[x->contract_start + x->contract_count / 2]);
+                __builtin_prefetch((const b2b_snap_bloom_t *)b2b_snap_section(
+                                       snap, B2B_SEC_CONTRACT_BLOOM) + a);
         }
         x = &accounts[acc];
         if (x->effective_price_list != B2B_NONE32) {
@@ -354,16 +396,20 @@ b2b_status_t b2b_resolve(const void *snap, const b2b_query_t *q, b2b_quote_t *ou
     int64_t n = L;
     const b2b_snap_rule_t *contracts = b2b_snap_section(snap, B2B_SEC_CONTRACTS);
     const uint32_t *contract_keys = b2b_snap_section(snap, B2B_SEC_CONTRACT_KEYS);
+    const b2b_snap_bloom_t *blooms = b2b_snap_section(snap, B2B_SEC_CONTRACT_BLOOM);
+    const uint32_t sku_key = B2B_KEY(0, (uint32_t)pi);
+    const uint32_t group_key = prod->group != B2B_NONE32 ? B2B_KEY(1, prod->group) : 0;
     const b2b_snap_rule_t *contract = NULL;
     for (uint32_t a = acc; a != B2B_NONE32 && !contract; a = accounts[a].parent) {
         const b2b_snap_account_t *x = &accounts[a];
         if (!x->contract_count)
             continue;
-        contract = find_ranked(contracts, contract_keys, x->contract_start, x->contract_count, 0,
-                               (uint32_t)pi, t, w);
-        if (!contract && prod->group != B2B_NONE32)
-            contract = find_ranked(contracts, contract_keys, x->contract_start, x->contract_count, 1,
-                                   prod->group, t, w);
+        if (b2b_bloom_may_have(&blooms[a], sku_key))
+            contract = find_ranked(contracts, contract_keys, x->contract_start,
+                                   x->contract_count, 0, (uint32_t)pi, t, w);
+        if (!contract && prod->group != B2B_NONE32 && b2b_bloom_may_have(&blooms[a], group_key))
+            contract = find_ranked(contracts, contract_keys, x->contract_start,
+                                   x->contract_count, 1, prod->group, t, w);
     }
     if (contract) {
         if ((st = apply_narrow(contract, L, &n)) != B2B_OK)
@@ -480,8 +526,8 @@ b2b_status_t b2b_resolve(const void *snap, const b2b_query_t *q, b2b_quote_t *ou
             else
                 hi = mid;
         }
-        int best = -1;
-        for (size_t i = lo; i < nt && taxes[i].owner == key; i++) {
+        /* sorted by (specificity, id): the first match is the answer */
+        for (size_t i = lo; i < nt && taxes[i].owner == key && !taxrule; i++) {
             const b2b_snap_wide_t *x = &taxes[i];
             if (!valid_at(x->valid_from, x->valid_to, t))
                 continue;
@@ -489,11 +535,7 @@ b2b_status_t b2b_resolve(const void *snap, const b2b_query_t *q, b2b_quote_t *ou
                 continue;
             if (x->b != B2B_NONE32 && x->b != prod->tax_class)
                 continue;
-            int rank = (x->a != B2B_NONE32) * 2 + (x->b != B2B_NONE32);
-            if (rank > best) {      /* sorted by id: the first of a rank is the lowest id */
-                best = rank;
-                taxrule = x;
-            }
+            taxrule = x;
         }
     }
     if (taxrule) {

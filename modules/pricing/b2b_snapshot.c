@@ -364,10 +364,13 @@ static int cmp_promo(const void *pa, const void *pb)
     return 0;
 }
 
+/* Within a country the most specific rules come first (rank 0: region and class, 1: region,
+ * 2: class, 3: neither), so the resolver's first match is the answer. */
 static int cmp_tax(const void *pa, const void *pb)
 {
     const b2b_snap_wide_t *a = pa, *b = pb;
     CMP(a->owner, b->owner);
+    CMP(a->rank, b->rank);
     CMP(a->id, b->id);
     return 0;
 }
@@ -532,6 +535,7 @@ static int compile_rule(rules_t *r, const view_t *v, const b2b_input_t *in, cons
         w.owner = b2b_country_key(x->country);
         w.a = x->region ? find_name(v, b2b_input_str(in, x->region)) : B2B_NONE32;
         w.b = x->tax_class ? find_name(v, b2b_input_str(in, x->tax_class)) : B2B_NONE32;
+        w.rank = (uint8_t)((x->region ? 0 : 2) + (x->tax_class ? 0 : 1));
         w.value = x->rate_bp;
         which = WV_TAXES;
         break;
@@ -655,6 +659,7 @@ static void plan(layout_t *L, const view_t *v, const rules_t *r)
         SET(wide_section[i], r->wsrc[i].total, wide_rec);
     SET(B2B_SEC_TIER_KEYS, r->nsrc[NV_TIERS].total, sizeof(uint32_t));
     SET(B2B_SEC_CONTRACT_KEYS, r->nsrc[NV_CONTRACTS].total, sizeof(uint32_t));
+    SET(B2B_SEC_CONTRACT_BLOOM, v->naccounts, sizeof(b2b_snap_bloom_t));
 #undef SET
     uint64_t off = align_up(sizeof(b2b_snap_header_t));
     for (int s = 0; s < B2B_SEC_COUNT; s++) {
@@ -683,9 +688,55 @@ static void writer_hash(writer_t *w)
     }
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* Large copies bypass the cache (streaming stores: no read-for-ownership of the destination,
+ * which nobody reads during the build) and hash the words on the way. */
+static size_t writer_stream(writer_t *w, const char *p, size_t len)
+{
+    size_t n = len & ~(size_t)63;
+    uint64_t h[8];
+    memcpy(h, w->cks.h, sizeof h);
+    char *d = w->base + w->cursor;
+    for (size_t i = 0; i < n; i += 64) {
+        __m128i x0 = _mm_loadu_si128((const __m128i *)(p + i));
+        __m128i x1 = _mm_loadu_si128((const __m128i *)(p + i + 16));
+        __m128i x2 = _mm_loadu_si128((const __m128i *)(p + i + 32));
+        __m128i x3 = _mm_loadu_si128((const __m128i *)(p + i + 48));
+        _mm_stream_si128((__m128i *)(d + i), x0);
+        _mm_stream_si128((__m128i *)(d + i + 16), x1);
+        _mm_stream_si128((__m128i *)(d + i + 32), x2);
+        _mm_stream_si128((__m128i *)(d + i + 48), x3);
+        uint64_t wd[8];
+        memcpy(wd, p + i, 64);
+        for (int k = 0; k < 8; k++)
+            h[k] = rotl64(h[k] + wd[k] * P2, 31) * P1;
+    }
+    memcpy(w->cks.h, h, sizeof h);
+    w->cursor += n;
+    w->hashed += n;
+    return n;
+}
+#endif
+
 static void writer_put(writer_t *w, const void *src, size_t len)
 {
     const char *p = src;
+#if defined(__SSE2__)
+    if (len >= WRITE_STEP && ((uintptr_t)w->base & 63u) == 0) {
+        size_t head = (64 - (w->cursor & 63)) & 63;   /* up to the next 64-byte boundary */
+        if (head) {
+            memcpy(w->base + w->cursor, p, head);
+            w->cursor += head;
+            p += head;
+            len -= head;
+        }
+        writer_hash(w);                                /* now hashed == cursor */
+        size_t done = writer_stream(w, p, len);
+        p += done;
+        len -= done;
+    }
+#endif
     while (len) {
         size_t n = len < WRITE_STEP ? len : WRITE_STEP;
         memcpy(w->base + w->cursor, p, n);
@@ -809,6 +860,39 @@ static b2b_status_t emit(const view_t *v, rules_t *r, uint64_t generation, const
                       offsetof(b2b_snap_account_t, contract_start),
                       offsetof(b2b_snap_account_t, contract_count));
     }
+    /* Contract blooms: recomputed for the accounts whose contracts changed, copied for the
+     * rest (splice), or computed from all keys. */
+    b2b_snap_bloom_t *blooms = calloc(v->naccounts ? v->naccounts : 1, sizeof *blooms);
+    if (!blooms) {
+        free(products);
+        free(groups);
+        free(lists);
+        free(accounts);
+        return B2B_ERR_NO_MEMORY;
+    }
+    {
+        const source_t *ks = &r->ksrc[1];
+        uint32_t from = 0, to = v->naccounts;
+        if (r->contract_splice) {
+            const b2b_snap_bloom_t *ob = b2b_snap_section(old, B2B_SEC_CONTRACT_BLOOM);
+            memcpy(blooms, ob, (size_t)v->naccounts * sizeof *blooms);
+            from = r->splice_lo;
+            to = r->splice_hi;
+        }
+        for (uint32_t a = from; a < to; a++) {
+            memset(&blooms[a], 0, sizeof blooms[a]);
+            size_t k = accounts[a].contract_start, end = k + accounts[a].contract_count;
+            /* keys of [k, end) across the key chunks */
+            size_t base = 0;
+            for (int c = 0; c < ks->nchunks && k < end; c++) {
+                const uint32_t *keys = ks->chunk[c].ptr;
+                size_t n = ks->chunk[c].count;
+                for (; k < end && k < base + n; k++)
+                    b2b_bloom_add(&blooms[a], keys[k - base]);
+                base += n;
+            }
+        }
+    }
     for (size_t i = 0; i < r->npromo_codes; i++)
         r->promo_table[i].start = r->promo_table[i].count = 0;
     {
@@ -870,11 +954,19 @@ static b2b_status_t emit(const view_t *v, rules_t *r, uint64_t generation, const
         case B2B_SEC_FX: writer_source(&w, &r->wsrc[WV_FX], wide_rec); break;
         case B2B_SEC_TIER_KEYS: writer_source(&w, &r->ksrc[0], sizeof(uint32_t)); break;
         case B2B_SEC_CONTRACT_KEYS: writer_source(&w, &r->ksrc[1], sizeof(uint32_t)); break;
+        case B2B_SEC_CONTRACT_BLOOM:
+            if (L.size[s])
+                writer_put(&w, blooms, L.size[s]);
+            break;
         default: break;
         }
     }
     writer_zero_to(&w, L.total);
+#if defined(__SSE2__)
+    _mm_sfence();          /* streaming stores complete before the caller publishes */
+#endif
     ((b2b_snap_header_t *)buf)->checksum = cks_final(&w.cks, L.total);
+    free(blooms);
     free(products);
     free(groups);
     free(lists);
@@ -1102,6 +1194,10 @@ static b2b_status_t build_statics(const b2b_input_t *in, static_store_t *st, vie
         o->sku.offset = soff;
         o->sku.length = (uint32_t)strlen(sku);
         memcpy(st->strings + soff, sku, o->sku.length);
+        if (o->sku.length <= B2B_PRODUCT_INLINE) {
+            o->key_len = (uint8_t)o->sku.length;
+            memcpy(o->key, sku, o->sku.length);
+        }
         soff += o->sku.length;
         o->group = p->product_group_id ? find_owner(st->groups, v->ngroups, p->product_group_id)
                                        : B2B_NONE32;
@@ -1201,6 +1297,10 @@ static b2b_status_t build_statics(const b2b_input_t *in, static_store_t *st, vie
         o->code.offset = soff;
         o->code.length = (uint32_t)strlen(code);
         memcpy(st->strings + soff, code, o->code.length);
+        if (o->code.length <= B2B_ACCOUNT_INLINE) {
+            o->key_len = (uint8_t)o->code.length;
+            memcpy(o->key, code, o->code.length);
+        }
         soff += o->code.length;
         o->parent = B2B_NONE32;     /* set below, once account_ids has its indexes */
         o->price_list = a->price_list_id ? find_owner(st->price_lists, v->nprice_lists,
@@ -1744,7 +1844,7 @@ b2b_status_t b2b_snapshot_check(const void *snap, size_t size)
         sizeof(b2b_snap_account_id_t), 4, 4, sizeof(b2b_snap_rule_t), sizeof(b2b_snap_rule_t),
         sizeof(b2b_snap_rule_t), sizeof(b2b_snap_rule_t), sizeof(b2b_snap_rule_t), 1,
         sizeof(b2b_snap_promo_code_t), sizeof(b2b_snap_wide_t), sizeof(b2b_snap_wide_t),
-        sizeof(b2b_snap_wide_t), 4, 4
+        sizeof(b2b_snap_wide_t), 4, 4, sizeof(b2b_snap_bloom_t)
     };
     uint64_t prev_end = align_up(sizeof(b2b_snap_header_t));
     for (int s = 0; s < B2B_SEC_COUNT; s++) {
@@ -1767,7 +1867,7 @@ b2b_status_t b2b_snapshot_check(const void *snap, size_t size)
     BAD(v.sku_hash_cap < v.nproducts || v.account_hash_cap < v.naccounts);
     BAD(v.sku_hash_cap == 0 || v.account_hash_cap == 0);
     for (uint32_t i = 0; i < v.ncurrencies; i++)
-        BAD(v.currencies[i].digits > B2B_MAX_MINOR_DIGITS);
+        BAD(v.currencies[i].digits > B2B_MAX_MINOR_DIGITS || v.currencies[i].code[3] != 0);
     for (uint32_t i = 0; i < v.nnames; i++)
         BAD((uint64_t)v.names[i].offset + v.names[i].length > nstr);
     uint64_t nl = b2b_snap_count(snap, B2B_SEC_LISTS), npb = b2b_snap_count(snap,
@@ -1777,6 +1877,8 @@ b2b_status_t b2b_snapshot_check(const void *snap, size_t size)
     for (uint32_t i = 0; i < v.nproducts; i++) {
         const b2b_snap_product_t *p = &v.products[i];
         BAD((uint64_t)p->sku.offset + p->sku.length > nstr);
+        BAD(p->key_len && (p->key_len != p->sku.length || p->key_len > B2B_PRODUCT_INLINE ||
+                           memcmp(p->key, v.strings + p->sku.offset, p->key_len) != 0));
         BAD(p->group != B2B_NONE32 && p->group >= v.ngroups);
         BAD(p->tax_class != B2B_NONE32 && p->tax_class != B2B_NEVER32 && p->tax_class >= v.nnames);
         BAD((uint64_t)p->list_start + p->list_count > nl);
@@ -1789,6 +1891,8 @@ b2b_status_t b2b_snapshot_check(const void *snap, size_t size)
     for (uint32_t i = 0; i < v.naccounts; i++) {
         const b2b_snap_account_t *a = &v.accounts[i];
         BAD((uint64_t)a->code.offset + a->code.length > nstr);
+        BAD(a->key_len && (a->key_len != a->code.length || a->key_len > B2B_ACCOUNT_INLINE ||
+                           memcmp(a->key, v.strings + a->code.offset, a->key_len) != 0));
         BAD(a->parent != B2B_NONE32 && a->parent >= i);
         BAD(a->subtree_end <= i || a->subtree_end > v.naccounts);
         BAD(a->price_list != B2B_NONE32 && a->price_list >= v.nprice_lists);
@@ -1825,6 +1929,16 @@ b2b_status_t b2b_snapshot_check(const void *snap, size_t size)
     const uint32_t *ckeys = b2b_snap_section(snap, B2B_SEC_CONTRACT_KEYS);
     for (uint64_t i = 0; i < nc; i++)
         BAD(ckeys[i] != B2B_KEY(crec[i].rank, crec[i].target));
+    BAD(b2b_snap_count(snap, B2B_SEC_CONTRACT_BLOOM) != v.naccounts);
+    const b2b_snap_bloom_t *blooms = b2b_snap_section(snap, B2B_SEC_CONTRACT_BLOOM);
+    for (uint32_t a = 0; a < v.naccounts; a++) {
+        b2b_snap_bloom_t want;
+        memset(&want, 0, sizeof want);
+        for (uint32_t k = v.accounts[a].contract_start;
+             k < v.accounts[a].contract_start + v.accounts[a].contract_count; k++)
+            b2b_bloom_add(&want, ckeys[k]);
+        BAD(memcmp(&want, &blooms[a], sizeof want) != 0);
+    }
     uint64_t npc = b2b_snap_count(snap, B2B_SEC_PROMO_CODES);
     uint64_t nps = b2b_snap_count(snap, B2B_SEC_PROMO_STRINGS);
     uint64_t npr = b2b_snap_count(snap, B2B_SEC_PROMOS);

@@ -79,7 +79,7 @@ pricing-fuzz: $(PRICING_BUILD)/fuzz_quote_body $(PRICING_BUILD)/fuzz_rule_compil
 
 # ---- benchmark ----
 $(PRICING_BUILD)/resolver_bench: bench/pricing/resolver_bench.c $(PRICING_CORE_SRCS) $(PRICING_GEN_SRCS) $(PRICING_HEADERS) | $(PRICING_BUILD)
-	$(CC) $(PRICING_CFLAGS) -march=native bench/pricing/resolver_bench.c $(PRICING_GEN_SRCS) $(PRICING_CORE_SRCS) -o $@
+	$(CC) $(PRICING_CFLAGS) bench/pricing/resolver_bench.c $(PRICING_GEN_SRCS) $(PRICING_CORE_SRCS) -o $@
 
 pricing-bench-resolver: $(PRICING_BUILD)/resolver_bench
 	$(PRICING_BUILD)/resolver_bench

@@ -35,7 +35,8 @@ if [ -x "$gen" ] && q -d "${PGDATABASE:-postgres}" -tAc 'SELECT 1' >/dev/null 2>
 else
     echo "not ok 1 - generator built and PostgreSQL reachable"
     sed 's/^/# /' "$work/conn.err"
-    for s in $seeds; do echo "not ok - seed $s # SKIP no database"; done
+    n=1
+    for s in $seeds; do n=$((n + 1)); echo "not ok $n - seed $s: no database"; done
     exit 1
 fi
 

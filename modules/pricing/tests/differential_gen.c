@@ -279,7 +279,7 @@ int main(int argc, char **argv)
     static const char *const promos[] = { NULL, NULL, "SAVE10", "VIP", "BULK", "XMAS", "NOPE" };
     static const int64_t days[] = { -61, -60, -31, -30, -16, -15, -1, 0, 1, 14, 15, 16, 29, 30,
                                     31, 59, 60, 61 };
-    uint64_t rng = seed * 7 + 3;
+    uint64_t rng = seed * 0xD1342543DE82EF95ULL + 0x9E3779B97F4A7C15ULL;
     size_t layer_hits[B2B_LAYER_COUNT] = { 0 }, not_better = 0;
     for (size_t c = 0; c < ncases; c++) {
         char acc[32], sku[32];

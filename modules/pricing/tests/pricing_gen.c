@@ -173,7 +173,7 @@ void gen_add_rule(gen_data_t *d, const gen_params_t *p, b2b_kind_t kind)
 void gen_make(gen_data_t *d, const gen_params_t *p, uint64_t seed)
 {
     memset(d, 0, sizeof *d);
-    d->rng = seed * 0x9E3779B97F4A7C15ULL + 1;
+    d->rng = seed * 0xD1342543DE82EF95ULL + 0x2545F4914F6CDD1DULL;   /* not a multiple of the step */
     uint64_t *s = &d->rng;
     d->ngroups = p->groups ? p->groups : 1;
     d->nprice_lists = p->price_lists ? p->price_lists : 1;

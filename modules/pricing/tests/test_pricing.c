@@ -962,9 +962,11 @@ static void mutate_scope(gen_data_t *d, const gen_params_t *p, scope_ctx_t *c)
     }
 }
 
+static size_t incremental_contracts = 400;
+
 static int incremental_case(uint64_t seed, b2b_scope_kind_t kind)
 {
-    gen_params_t p = { 80, 4, 60, 5, 3, 30, 30, 400, 25, 15, 4, 1, 0 };
+    gen_params_t p = { 80, 4, 60, 5, 3, 30, 30, incremental_contracts, 25, 15, 4, 1, 0 };
     gen_data_t d;
     gen_make(&d, &p, seed);
     scope_ctx_t c = { { kind, 0 }, &d };
@@ -990,7 +992,8 @@ static int incremental_case(uint64_t seed, b2b_scope_kind_t kind)
     b2b_build_stats_t stats;
     b2b_status_t st = b2b_snapshot_rebuild(old, &c.scope, changed, &opt, inc, full_size + 64,
                                            &stats);
-    int same = st == B2B_OK && stats.size == full_size && full && memcmp(inc, full, full_size) == 0;
+    int same = st == B2B_OK && stats.size == full_size && full && memcmp(inc, full, full_size) == 0 &&
+               b2b_snapshot_check(inc, full_size) == B2B_OK;
     if (!same) {
         printf("# seed %llu scope %d id %lld: %s size %llu vs %zu\n", (unsigned long long)seed,
                (int)kind, (long long)c.scope.id, b2b_status_name(st),
@@ -1033,6 +1036,17 @@ TEST(incremental_all_same_bytes)
 {
     for (uint64_t seed = 1; seed <= 10; seed++)
         CHECK(incremental_case(seed, B2B_SCOPE_ALL));
+}
+
+/* Sections above the writer's 128 KB step take the streaming-store path. */
+TEST(incremental_large_sections)
+{
+    incremental_contracts = 8000;     /* 384 KB of contracts */
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        CHECK(incremental_case(seed, B2B_SCOPE_ACCOUNT));
+        CHECK(incremental_case(seed, B2B_SCOPE_SKU));
+    }
+    incremental_contracts = 400;
 }
 
 TEST(incremental_errors)
@@ -1101,6 +1115,7 @@ int main(void)
     RUN(incremental_sku_same_bytes);
     RUN(incremental_group_same_bytes);
     RUN(incremental_all_same_bytes);
+    RUN(incremental_large_sections);
     RUN(incremental_errors);
     free(snap);
     return tap_done();
