@@ -34,6 +34,7 @@ CORE_SRCS := mod_b2bportal.c \
              modules/catalog/b2b_catalog_cache.c \
              modules/catalog/b2b_catalog_db.c \
              modules/catalog/b2b_catalog_worker.c \
+             modules/catalog/b2b_catalog_bench.c \
              modules/catalog/b2b_catalog_query.c
 CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h include/b2b_pricing_api.h \
              modules/orders/b2b_orders.h modules/orders/b2b_quickorder.h \

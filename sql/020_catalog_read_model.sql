@@ -62,7 +62,7 @@ CREATE TABLE catalog_cards (
     card_json          text NOT NULL,     -- the list card, without price and availability
     detail_json        text NOT NULL,     -- the detail page, without prices and availability
     search             tsvector NOT NULL,
-    digest             text NOT NULL,     -- md5 of everything above: unchanged rows are not rewritten
+    digest             text NOT NULL,     -- md5 of the card's sources: unchanged rows are not rewritten
     version            bigint NOT NULL,   -- catalog_state.version of the last change
     product_created_at timestamptz NOT NULL,
     refreshed_at       timestamptz NOT NULL DEFAULT now()
@@ -74,125 +74,9 @@ CREATE INDEX catalog_cards_name_idx ON catalog_cards (name_sort, sku);
 CREATE INDEX catalog_cards_created_idx ON catalog_cards (product_created_at DESC, sku);
 CREATE INDEX catalog_cards_group_idx ON catalog_cards (product_group_id) WHERE product_group_id IS NOT NULL;
 
--- Upper-case letters and digits only.
-CREATE FUNCTION b2b_catalog_compact(s text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT upper(regexp_replace(s, '[^[:alnum:]]', '', 'g'))
-$$;
-
--- Recomputes the cards of the given products (NULL: all of them): inserts new
--- ones, rewrites changed ones (digest differs), removes cards of products that
--- are gone or inactive. Returns the number of cards written or removed.
-CREATE FUNCTION b2b_catalog_refresh(p_ids bigint[]) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_written integer;
-    v_removed integer;
-BEGIN
-    IF p_ids IS NOT NULL AND cardinality(p_ids) = 0 THEN
-        RETURN 0;
-    END IF;
-    WITH RECURSIVE cat (id, ids, path) AS (
-        SELECT c.id, ARRAY[c.id], jsonb_build_array(jsonb_build_object('code', c.code, 'name', c.name))
-          FROM categories c WHERE c.parent_id IS NULL
-        UNION ALL
-        SELECT c.id, p.ids || c.id, p.path || jsonb_build_object('code', c.code, 'name', c.name)
-          FROM categories c JOIN cat p ON c.parent_id = p.id
-    ),
-    bracket_rules AS MATERIALIZED (
-        SELECT r.id, r.product_id, r.product_group_id, r.min_qty,
-               coalesce(floor(extract(epoch FROM r.valid_from))::bigint::text, '') AS vf,
-               coalesce(ceil(extract(epoch FROM r.valid_to))::bigint::text, '') AS vt
-          FROM price_rules r
-         WHERE r.kind = 'bracket'
-    ),
-    src AS (
-        SELECT p.id, p.sku, p.name, p.description, p.category_id, p.product_group_id,
-               p.tax_class, p.attributes, p.unit, p.allow_backorder, p.created_at,
-               c.code AS category_code, c.name AS category_name, cat.ids AS category_ids,
-               cat.path AS category_path, g.code AS group_code, g.name AS group_name,
-               coalesce(b.brackets, '') AS brackets
-          FROM products p
-          JOIN categories c ON c.id = p.category_id
-          JOIN cat ON cat.id = p.category_id
-          LEFT JOIN product_groups g ON g.id = p.product_group_id
-          LEFT JOIN LATERAL (
-              SELECT string_agg(r.min_qty || ':' || r.vf || ':' || r.vt, ';' ORDER BY r.min_qty, r.id) AS brackets
-                FROM bracket_rules r
-               WHERE r.product_id = p.id OR r.product_group_id = p.product_group_id
-          ) b ON true
-         WHERE p.active AND (p_ids IS NULL OR p.id = ANY (p_ids))
-    ),
-    rows AS (
-        SELECT s.*,
-               jsonb_build_object(
-                   'sku', s.sku, 'name', s.name, 'category', s.category_code,
-                   'category_name', s.category_name, 'category_path', s.category_path,
-                   'product_group', s.group_code, 'unit', s.unit,
-                   'attributes', s.attributes, 'allow_backorder', s.allow_backorder) AS card,
-               s.category_id || ':' || coalesce(s.product_group_id, 0) AS access_key
-          FROM src s
-    ),
-    rows2 AS (
-        SELECT r.*,
-               r.card::text AS card_json,
-               (r.card || jsonb_build_object('description', r.description,
-                                             'tax_class', r.tax_class))::text AS detail_json
-          FROM rows r
-    ),
-    final AS (
-        SELECT r.*,
-               md5(r.detail_json || '|' || r.card_json || '|' || r.brackets || '|' ||
-                   r.access_key || '|' || r.category_ids::text || '|' || r.created_at::text) AS digest
-          FROM rows2 r
-    )
-    INSERT INTO catalog_cards AS cc (product_id, sku, sku_compact, name, name_sort, category_id,
-                                     category_ids, product_group_id, access_key, brackets,
-                                     card_json, detail_json, search, digest, version,
-                                     product_created_at, refreshed_at)
-    SELECT f.id, f.sku, b2b_catalog_compact(f.sku), f.name, lower(f.name), f.category_id,
-           f.category_ids, f.product_group_id, f.access_key, f.brackets,
-           f.card_json, f.detail_json,
-           setweight(to_tsvector('simple', f.sku), 'A')
-             -- (with a position: a lexeme without one breaks prefix phrase matches)
-             || setweight(to_tsvector('simple', b2b_catalog_compact(f.sku)), 'A')
-             || setweight(to_tsvector('english', f.name), 'A')
-             || setweight(to_tsvector('english', coalesce((SELECT string_agg(e->>'name', ' ')
-                                                             FROM jsonb_array_elements(f.category_path) e), '')), 'B')
-             || setweight(to_tsvector('english', coalesce(f.group_name, '')), 'C')
-             || setweight(jsonb_to_tsvector('english', f.attributes, '["string", "numeric"]'), 'C')
-             || setweight(to_tsvector('english', coalesce(f.description, '')), 'D'),
-           f.digest,
-           (SELECT s.version FROM catalog_state s WHERE s.id = 1),
-           f.created_at, now()
-      FROM final f
-    ON CONFLICT (product_id) DO UPDATE
-       SET sku = EXCLUDED.sku, sku_compact = EXCLUDED.sku_compact, name = EXCLUDED.name,
-           name_sort = EXCLUDED.name_sort, category_id = EXCLUDED.category_id,
-           category_ids = EXCLUDED.category_ids, product_group_id = EXCLUDED.product_group_id,
-           access_key = EXCLUDED.access_key, brackets = EXCLUDED.brackets,
-           card_json = EXCLUDED.card_json, detail_json = EXCLUDED.detail_json,
-           search = EXCLUDED.search, digest = EXCLUDED.digest, version = EXCLUDED.version,
-           product_created_at = EXCLUDED.product_created_at, refreshed_at = EXCLUDED.refreshed_at
-     WHERE cc.digest IS DISTINCT FROM EXCLUDED.digest;
-    GET DIAGNOSTICS v_written = ROW_COUNT;
-
-    DELETE FROM catalog_cards cc
-     WHERE (p_ids IS NULL OR cc.product_id = ANY (p_ids))
-       AND NOT EXISTS (SELECT 1 FROM products p WHERE p.id = cc.product_id AND p.active);
-    GET DIAGNOSTICS v_removed = ROW_COUNT;
-    RETURN v_written + v_removed;
-END $$;
-
--- The hook scripts/load-demo.sh calls after a bulk load.
-CREATE FUNCTION b2b_refresh_read_models() RETURNS integer
-LANGUAGE sql AS $$
-    SELECT b2b_catalog_refresh(NULL)
-$$;
-
 -- Version bumps and the change log ---------------------------------------------
 
--- One bump per statement; returns the new version.
+-- Raises one of the versions; returns catalog_state.version after it.
 CREATE FUNCTION b2b_catalog_bump(p_access boolean) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -212,65 +96,182 @@ BEGIN
     RETURN v;
 END $$;
 
--- Changed cards: bump the version once and log their SKUs (old and new, so a
--- renamed SKU drops its old cache entry too). Many rows at once (a bulk load)
--- log a single "everything" row instead of thousands.
-CREATE FUNCTION b2b_catalog_cards_changed() RETURNS trigger
+-- The content version of this transaction's card changes: raised once per
+-- transaction, however many cards and statements it touches. (The row lock
+-- on catalog_state orders the versions as the transactions commit.)
+CREATE FUNCTION b2b_catalog_tx_version() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v bigint;
-    n bigint;
+    v text := current_setting('b2b.catalog_tx_version', true);
+BEGIN
+    IF v IS NOT NULL AND v <> '' THEN
+        RETURN v::bigint;
+    END IF;
+    v := b2b_catalog_bump(false)::text;
+    PERFORM set_config('b2b.catalog_tx_version', v, true);   -- until commit
+    RETURN v::bigint;
+END $$;
+
+-- Logs changed SKUs under this transaction's version; many at once (a bulk
+-- load) become one "everything" row.
+CREATE FUNCTION b2b_catalog_log(p_skus text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_skus IS NULL OR cardinality(p_skus) = 0 THEN
+        RETURN;
+    END IF;
+    IF cardinality(p_skus) > 500 THEN
+        INSERT INTO catalog_changes (version, sku) VALUES (b2b_catalog_tx_version(), NULL);
+    ELSE
+        INSERT INTO catalog_changes (version, sku)
+        SELECT b2b_catalog_tx_version(), x FROM unnest(p_skus) AS x;
+    END IF;
+END $$;
+
+-- Cards removed by a cascade (a deleted product) or a truncate. Writes and
+-- removals by b2b_catalog_refresh log themselves.
+CREATE FUNCTION b2b_catalog_card_removed() RETURNS trigger
+LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
-        v := b2b_catalog_bump(false);
-        INSERT INTO catalog_changes (version, sku) VALUES (v, NULL);
-        RETURN NULL;
-    END IF;
-    -- statement triggers fire for statements that touched no row (an upsert
-    -- whose rows were all unchanged): those change nothing
-    IF TG_OP = 'DELETE' THEN
-        SELECT count(*) INTO n FROM old_cards;
+        INSERT INTO catalog_changes (version, sku) VALUES (b2b_catalog_tx_version(), NULL);
     ELSE
-        SELECT count(*) INTO n FROM new_cards;
-    END IF;
-    IF n = 0 THEN
-        RETURN NULL;
-    END IF;
-    v := b2b_catalog_bump(false);
-    IF TG_OP = 'INSERT' THEN
-        IF n > 500 THEN
-            INSERT INTO catalog_changes (version, sku) VALUES (v, NULL);
-        ELSE
-            INSERT INTO catalog_changes (version, sku) SELECT v, sku FROM new_cards;
-        END IF;
-    ELSIF TG_OP = 'UPDATE' THEN
-        IF n > 500 THEN
-            INSERT INTO catalog_changes (version, sku) VALUES (v, NULL);
-        ELSE
-            INSERT INTO catalog_changes (version, sku)
-            SELECT v, sku FROM new_cards UNION SELECT v, sku FROM old_cards;
-        END IF;
-    ELSE
-        IF n > 500 THEN
-            INSERT INTO catalog_changes (version, sku) VALUES (v, NULL);
-        ELSE
-            INSERT INTO catalog_changes (version, sku) SELECT v, sku FROM old_cards;
-        END IF;
+        INSERT INTO catalog_changes (version, sku) VALUES (b2b_catalog_tx_version(), OLD.sku);
     END IF;
     RETURN NULL;
 END $$;
-
-CREATE TRIGGER catalog_cards_inserted AFTER INSERT ON catalog_cards
-    REFERENCING NEW TABLE AS new_cards
-    FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_cards_changed();
-CREATE TRIGGER catalog_cards_updated AFTER UPDATE ON catalog_cards
-    REFERENCING OLD TABLE AS old_cards NEW TABLE AS new_cards
-    FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_cards_changed();
 CREATE TRIGGER catalog_cards_deleted AFTER DELETE ON catalog_cards
-    REFERENCING OLD TABLE AS old_cards
-    FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_cards_changed();
+    FOR EACH ROW EXECUTE FUNCTION b2b_catalog_card_removed();
 CREATE TRIGGER catalog_cards_truncated AFTER TRUNCATE ON catalog_cards
-    FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_cards_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_card_removed();
+
+-- Upper-case letters and digits only.
+CREATE FUNCTION b2b_catalog_compact(s text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT upper(regexp_replace(s, '[^[:alnum:]]', '', 'g'))
+$$;
+
+-- Recomputes the cards of the given products (NULL: all of them): inserts new
+-- ones, rewrites changed ones (digest differs), removes cards of products that
+-- are gone or inactive. Returns the number of cards written or removed.
+CREATE FUNCTION b2b_catalog_refresh(p_ids bigint[]) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_written integer;
+    v_removed integer;
+    v_skus    text[];
+BEGIN
+    IF p_ids IS NOT NULL AND cardinality(p_ids) = 0 THEN
+        RETURN 0;
+    END IF;
+    WITH RECURSIVE cat (id, ids, path, names) AS (
+        SELECT c.id, ARRAY[c.id], jsonb_build_array(jsonb_build_object('code', c.code, 'name', c.name)),
+               c.name
+          FROM categories c WHERE c.parent_id IS NULL
+        UNION ALL
+        SELECT c.id, p.ids || c.id, p.path || jsonb_build_object('code', c.code, 'name', c.name),
+               p.names || ' ' || c.name
+          FROM categories c JOIN cat p ON c.parent_id = p.id
+    ),
+    bracket_rules AS MATERIALIZED (
+        SELECT r.id, r.product_id, r.product_group_id, r.min_qty,
+               coalesce(floor(extract(epoch FROM r.valid_from))::bigint::text, '') AS vf,
+               coalesce(ceil(extract(epoch FROM r.valid_to))::bigint::text, '') AS vt
+          FROM price_rules r
+         WHERE r.kind = 'bracket'
+    ),
+    src AS (
+        SELECT p.id, p.sku, p.name, p.description, p.category_id, p.product_group_id,
+               p.tax_class, p.attributes, p.unit, p.allow_backorder, p.created_at,
+               c.code AS category_code, c.name AS category_name, cat.ids AS category_ids,
+               cat.path AS category_path, cat.names AS category_names,
+               g.code AS group_code, g.name AS group_name,
+               coalesce(b.brackets, '') AS brackets,
+               p.category_id || ':' || coalesce(p.product_group_id, 0) AS access_key
+          FROM products p
+          JOIN categories c ON c.id = p.category_id
+          JOIN cat ON cat.id = p.category_id
+          LEFT JOIN product_groups g ON g.id = p.product_group_id
+          LEFT JOIN LATERAL (
+              SELECT string_agg(r.min_qty || ':' || r.vf || ':' || r.vt, ';' ORDER BY r.min_qty, r.id) AS brackets
+                FROM bracket_rules r
+               WHERE r.product_id = p.id OR r.product_group_id = p.product_group_id
+          ) b ON true
+         WHERE p.active AND (p_ids IS NULL OR p.id = ANY (p_ids))
+    ),
+    -- Everything a card is made of, hashed as a row (cheap): only the cards
+    -- whose sources changed are rebuilt below (JSON and search vector are
+    -- the costly part).
+    todo AS (
+        SELECT s.*,
+               md5(ROW(s.sku, s.name, s.description, s.category_id, s.product_group_id,
+                       s.tax_class, s.attributes, s.unit, s.allow_backorder, s.created_at,
+                       s.category_code, s.category_name, s.category_ids, s.category_path,
+                       s.group_code, s.group_name, s.brackets)::text) AS digest
+          FROM src s
+    ),
+    changed AS (
+        SELECT t.*, cc.sku AS old_sku FROM todo t
+          LEFT JOIN catalog_cards cc ON cc.product_id = t.id
+         WHERE cc.digest IS DISTINCT FROM t.digest
+    ),
+    written AS (
+    INSERT INTO catalog_cards AS cc (product_id, sku, sku_compact, name, name_sort, category_id,
+                                     category_ids, product_group_id, access_key, brackets,
+                                     card_json, detail_json, search, digest, version,
+                                     product_created_at, refreshed_at)
+    SELECT f.id, f.sku, b2b_catalog_compact(f.sku), f.name, lower(f.name), f.category_id,
+           f.category_ids, f.product_group_id, f.access_key, f.brackets,
+           j.card::text,
+           (j.card || jsonb_build_object('description', f.description,
+                                         'tax_class', f.tax_class))::text,
+           setweight(to_tsvector('simple', f.sku), 'A')
+             -- (with a position: a lexeme without one breaks prefix phrase matches)
+             || setweight(to_tsvector('simple', b2b_catalog_compact(f.sku)), 'A')
+             || setweight(to_tsvector('english', f.name), 'A')
+             || setweight(to_tsvector('english', f.category_names), 'B')
+             || setweight(to_tsvector('english', coalesce(f.group_name, '')), 'C')
+             || setweight(jsonb_to_tsvector('english', f.attributes, '["string", "numeric"]'), 'C')
+             || setweight(to_tsvector('english', coalesce(f.description, '')), 'D'),
+           f.digest, b2b_catalog_tx_version(), f.created_at, now()
+      FROM changed f
+     CROSS JOIN LATERAL (
+         SELECT jsonb_build_object(
+                    'sku', f.sku, 'name', f.name, 'category', f.category_code,
+                    'category_name', f.category_name, 'category_path', f.category_path,
+                    'product_group', f.group_code, 'unit', f.unit,
+                    'attributes', f.attributes, 'allow_backorder', f.allow_backorder) AS card
+     ) j
+    ON CONFLICT (product_id) DO UPDATE
+       SET sku = EXCLUDED.sku, sku_compact = EXCLUDED.sku_compact, name = EXCLUDED.name,
+           name_sort = EXCLUDED.name_sort, category_id = EXCLUDED.category_id,
+           category_ids = EXCLUDED.category_ids, product_group_id = EXCLUDED.product_group_id,
+           access_key = EXCLUDED.access_key, brackets = EXCLUDED.brackets,
+           card_json = EXCLUDED.card_json, detail_json = EXCLUDED.detail_json,
+           search = EXCLUDED.search, digest = EXCLUDED.digest, version = EXCLUDED.version,
+           product_created_at = EXCLUDED.product_created_at, refreshed_at = EXCLUDED.refreshed_at
+    RETURNING 1
+    )
+    -- the old SKU too: a renamed SKU's cache entry must go
+    SELECT (SELECT count(*) FROM written),
+           ARRAY(SELECT c.sku FROM changed c UNION
+                 SELECT c.old_sku FROM changed c WHERE c.old_sku IS NOT NULL)
+      INTO v_written, v_skus;
+    PERFORM b2b_catalog_log(v_skus);
+
+    -- (the delete trigger logs these)
+    DELETE FROM catalog_cards cc
+     WHERE (p_ids IS NULL OR cc.product_id = ANY (p_ids))
+       AND NOT EXISTS (SELECT 1 FROM products p WHERE p.id = cc.product_id AND p.active);
+    GET DIAGNOSTICS v_removed = ROW_COUNT;
+    RETURN v_written + v_removed;
+END $$;
+
+-- The hook scripts/load-demo.sh calls after a bulk load.
+CREATE FUNCTION b2b_refresh_read_models() RETURNS integer
+LANGUAGE sql AS $$
+    SELECT b2b_catalog_refresh(NULL)
+$$;
 
 -- Precise refresh: each source table refreshes the cards it feeds ---------------
 
@@ -321,42 +322,32 @@ CREATE TRIGGER product_groups_catalog_updated AFTER UPDATE ON product_groups
     FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_groups_changed();
 
 -- price_rules: only bracket rules matter here (their quantities are on the
--- card; the prices themselves come from the pricing service).
-CREATE FUNCTION b2b_catalog_brackets_changed() RETURNS trigger
+-- card; the prices themselves come from the pricing service). Row triggers
+-- with a WHEN clause: a bulk load of a million contracts never calls them.
+CREATE FUNCTION b2b_catalog_bracket_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-    v_ids bigint[];
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        v_ids := ARRAY(
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.kind = 'bracket' THEN
+        PERFORM b2b_catalog_refresh(ARRAY(
             SELECT p.id FROM products p
-              JOIN (SELECT product_id, product_group_id FROM new_rules WHERE kind = 'bracket') r
-                ON p.id = r.product_id OR p.product_group_id = r.product_group_id);
-    ELSIF TG_OP = 'UPDATE' THEN
-        v_ids := ARRAY(
-            SELECT p.id FROM products p
-              JOIN (SELECT product_id, product_group_id FROM new_rules WHERE kind = 'bracket'
-                    UNION ALL
-                    SELECT product_id, product_group_id FROM old_rules WHERE kind = 'bracket') r
-                ON p.id = r.product_id OR p.product_group_id = r.product_group_id);
-    ELSE
-        v_ids := ARRAY(
-            SELECT p.id FROM products p
-              JOIN (SELECT product_id, product_group_id FROM old_rules WHERE kind = 'bracket') r
-                ON p.id = r.product_id OR p.product_group_id = r.product_group_id);
+             WHERE p.id = OLD.product_id OR p.product_group_id = OLD.product_group_id));
     END IF;
-    PERFORM b2b_catalog_refresh(v_ids);
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.kind = 'bracket' THEN
+        PERFORM b2b_catalog_refresh(ARRAY(
+            SELECT p.id FROM products p
+             WHERE p.id = NEW.product_id OR p.product_group_id = NEW.product_group_id));
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER price_rules_catalog_inserted AFTER INSERT ON price_rules
-    REFERENCING NEW TABLE AS new_rules
-    FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_brackets_changed();
+    FOR EACH ROW WHEN (NEW.kind = 'bracket')
+    EXECUTE FUNCTION b2b_catalog_bracket_changed();
 CREATE TRIGGER price_rules_catalog_updated AFTER UPDATE ON price_rules
-    REFERENCING OLD TABLE AS old_rules NEW TABLE AS new_rules
-    FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_brackets_changed();
+    FOR EACH ROW WHEN (OLD.kind = 'bracket' OR NEW.kind = 'bracket')
+    EXECUTE FUNCTION b2b_catalog_bracket_changed();
 CREATE TRIGGER price_rules_catalog_deleted AFTER DELETE ON price_rules
-    REFERENCING OLD TABLE AS old_rules
-    FOR EACH STATEMENT EXECUTE FUNCTION b2b_catalog_brackets_changed();
+    FOR EACH ROW WHEN (OLD.kind = 'bracket')
+    EXECUTE FUNCTION b2b_catalog_bracket_changed();
 -- TRUNCATE price_rules: every bracket is gone.
 CREATE FUNCTION b2b_catalog_brackets_truncated() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -215,7 +215,21 @@ is(sql('SELECT count(*) > 0 FROM products'), 't', 'products intact');
 is(sql('SELECT count(*) FROM catalog_cards') + 0, sql('SELECT count(*) FROM products WHERE active') + 0,
    'one card per active product');
 
-# ---- no pricing service, no prices (never a made-up one) ----------------------------------
-# (mod_b2b_pricing is loaded here; its absence is answered 503 pricing_unavailable)
+# ---- a bracket rule added or removed reaches the card's brackets ------------------------------
+sql("INSERT INTO price_rules (kind, product_id, min_qty, discount_bp, label)
+     SELECT 'bracket', id, 20, 500, 'catalog.t' FROM products WHERE sku = 'SKU-00042'");
+ok(wait_until(10, sub { (cat('/products/SKU-00042')->{json}{brackets}[0]{min_qty} // 0) == 20 }),
+   'a new bracket at 20 shows on the detail');
+sql("DELETE FROM price_rules WHERE label = 'catalog.t'");
+ok(wait_until(10, sub { !@{ cat('/products/SKU-00042')->{json}{brackets} } }), 'and goes with the rule');
+
+# ---- the benchmark's baseline builds the same page the slow way ------------------------------
+$r = api(GET => '/_bench/catalog-naive?per_page=24', user => 'na-buyer');
+is($r->code, 200, 'the naive catalog page (B2BDiagnostics On)');
+my $fast = cat('/products?per_page=24')->{json};
+is_deeply([map { [$_->{sku}, $_->{price}] } @{ $r->{json}{items} }],
+          [map { [$_->{sku}, $_->{price}] } @{ $fast->{items} }],
+          'same SKUs and prices as the catalog (the benchmark compares like with like)');
+is($r->{json}{total}, $fast->{total}, 'same total');
 
 done_testing();

@@ -117,6 +117,10 @@ void b2b_catalog_replica_failed(server_rec *s, const char *why);
 
 void b2b_catalog_worker_task(b2b_worker_ctx_t *ctx, void *baton);
 
+/* ---- b2b_catalog_bench.c (B2BDiagnostics On only) ------------------------------------ */
+
+void b2b_catalog_bench_register(void);
+
 /* ---- b2b_catalog_http.c ------------------------------------------------------------- */
 
 void b2b_catalog_routes_register(void);

@@ -948,6 +948,7 @@ void b2b_catalog_register(apr_pool_t *pconf)
     b2b_catalog_cache_register(pconf);
     b2b_catalog_db_register();
     b2b_catalog_routes_register();
+    b2b_catalog_bench_register();
     b2b_worker_task_add("catalog", b2b_catalog_worker_task, NULL);
     b2b_status_add("catalog", catalog_status);
     APR_REGISTER_OPTIONAL_FN(b2b_catalog_visible);

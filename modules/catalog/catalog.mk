@@ -2,9 +2,11 @@
 # top Makefile. Paths are relative to the project root.
 #
 #   make catalog-unit    the pure part's unit tests (TAP), plain and with ASan+UBSan
-#   make bench-catalog   the catalog benchmark (bench/catalog/run.sh): a 24-card page
-#                        for na-buyer on 50,000 products, warm path vs naive SQL vs a
-#                        static file of the same size, with wrk
+#   make bench-catalog   the catalog benchmark (bench/catalog/run.sh) on the bench
+#                        instance scripts/bench.sh starts (50,000 products): a 24-card
+#                        page for na-buyer, warm path vs naive SQL vs a static file of
+#                        the same size, with wrk. Ports: B2B_BENCH_*_PORT, and
+#                        B2B_CATALOG_BENCH_PORT for its httpd (bench httpd + 5)
 
 CATALOG_DIR        := modules/catalog
 CATALOG_PURE_SRCS  := $(CATALOG_DIR)/b2b_catalog_query.c
@@ -29,5 +31,5 @@ UNIT_TESTS += build/unit/catalog_query build/unit/catalog_query_asan
 catalog-unit: build/unit/catalog_query build/unit/catalog_query_asan
 	prove -v --exec '' $^
 
-bench-catalog: all
-	@bench/catalog/run.sh
+bench-catalog: deps all
+	@B2B_BENCH=catalog-page scripts/bench.sh
