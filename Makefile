@@ -38,7 +38,7 @@ CORE_SRCS := mod_b2bportal.c \
              modules/catalog/b2b_catalog_query.c
 CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h include/b2b_pricing_api.h \
              modules/orders/b2b_orders.h modules/orders/b2b_quickorder.h \
-             modules/orders/b2b_order_state.h \
+             modules/orders/b2b_order_state.h modules/orders/b2b_orders_sql.h \
              modules/catalog/b2b_catalog.h modules/catalog/b2b_catalog_query.h \
              include/b2b_catalog_api.h
 

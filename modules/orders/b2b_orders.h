@@ -11,6 +11,7 @@
 #include "b2b_pricing_api.h"
 #include "b2b_quickorder.h"
 #include "b2b_order_state.h"
+#include "b2b_orders_sql.h"
 
 /* Defaults of the capability's directives (b2b_core.h names them). */
 #define B2B_DEFAULT_CART_MAX_LINES    200
@@ -123,10 +124,6 @@ const b2b_account_ref_t *b2b_identity_account_by_id(const b2b_identity_t *who,
                                                     apr_int64_t id);
 /* "{id,id,...}" of every account the caller may act for. */
 const char *b2b_visible_account_ids(request_rec *r, const b2b_identity_t *who);
-
-/* Timestamps as the API shows them: ISO 8601 in UTC, e.g. 2025-06-01T12:00:00Z. */
-#define B2B_SQL_TS(col) \
-    "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* Parses "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM)" and
  * writes a timestamp PostgreSQL accepts; a date alone means its start, or

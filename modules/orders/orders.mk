@@ -25,6 +25,8 @@ build/unit/test_order_state: $(ORDERS_DIR)/tests/test_order_state.c $(ORDERS_DIR
 
 UNIT_TESTS += build/unit/test_quickorder build/unit/test_order_state
 
+# The bench instance of scripts/bench.sh (production-scale data), only the
+# checkout parts. Ports: B2B_BENCH_PG_PORT, B2B_BENCH_HTTP_PORT, ...
 .PHONY: bench-checkout
 bench-checkout: all
-	@bench/checkout/run.sh
+	B2B_BENCH="checkout-http checkout-slow-erp" scripts/bench.sh
