@@ -121,8 +121,8 @@ export async function shot(page, name) {
 }
 
 // ---- the JSON API with HTTP Basic (setup and cleanup only) ----------------
-export async function apiBasic(user, method, path, body) {
-  const headers = { Authorization: 'Basic ' + Buffer.from(`${user}:demo`).toString('base64'), Accept: 'application/json' };
+export async function apiBasic(user, method, path, body, extra = {}) {
+  const headers = { Authorization: 'Basic ' + Buffer.from(`${user}:demo`).toString('base64'), Accept: 'application/json', ...extra };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(BASE + '/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();

@@ -9,6 +9,13 @@ const NA_CONTRACT_SKU = 'SKU-00042';
 let orderId = null;
 let contractRule = null;        // the ACME-NA contract on SKU-00042, to restore
 let catalogReady = false;
+let queueReady = false;
+const ERP_SIM = process.env.B2B_ERP_PORT ? `http://127.0.0.1:${process.env.B2B_ERP_PORT}` : null;
+
+async function sim(mode) {
+  const res = await fetch(ERP_SIM + '/_sim/mode', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ mode }) });
+  if (!res.ok) throw new Error(`ERP simulator mode ${mode}: HTTP ${res.status}`);
+}
 
 async function skipUnlessCatalog(name, fn) {
   if (!catalogReady) return skip(name, 'the catalog endpoints (GET /catalog/...) are not on this server yet');
@@ -26,6 +33,7 @@ async function main() {
   const probe = await apiBasic('na-buyer', 'GET', '/catalog/products?per_page=1');
   catalogReady = probe.status === 200;
   if (!catalogReady) diag(`GET /api/v1/catalog/products answers ${probe.status}: catalog steps are skipped`);
+  queueReady = (await apiBasic('portal-admin', 'GET', '/admin/queue?per_page=1')).status === 200;
   const rules = await apiBasic('portal-admin', 'GET', `/admin/price-rules?kind=contract&account=ACME-NA&sku=${NA_CONTRACT_SKU}`);
   contractRule = (rules.json && rules.json.items || [])[0] || null;
   diag(`the ACME-NA contract on ${NA_CONTRACT_SKU}: ${contractRule ? '#' + contractRule.id + ' ' + contractRule.price.amount : 'not found'}`);
@@ -242,6 +250,44 @@ async function main() {
     await go(operator, '/admin/queue.html');
     await shot(operator, 'admin-queue');
   });
+  if (!queueReady || !ERP_SIM) {
+    skip('a dead letter shows in the queue and an operator retries it',
+      !queueReady ? 'the ERP queue endpoints (GET /admin/queue) are not on this server yet' : 'B2B_ERP_PORT is not set');
+  } else {
+    await step('a dead letter shows in the queue with its error, and Retry delivers it', async () => {
+      // The ERP refuses orders for a moment: the next order goes to the dead letter.
+      await sim('reject');
+      let dead = null;
+      try {
+        await apiBasic('west-buyer', 'DELETE', '/cart');
+        await apiBasic('west-buyer', 'POST', '/cart/lines', { sku: 'SKU-00001', qty: 1 });
+        const o = await apiBasic('west-buyer', 'POST', '/orders', { po_number: 'PO-DEAD-LETTER' }, { 'Idempotency-Key': 'browser-dead-' + Date.now() });
+        expect(o.status === 201, 'an order to send: HTTP ' + o.status + ' ' + o.text);
+        dead = await until(20, async () => {
+          const q = await apiBasic('portal-admin', 'GET', '/admin/queue?state=dead&order=' + o.json.id);
+          return q.json && q.json.items && q.json.items[0];
+        });
+        expect(dead, `order #${o.json.id} reaches the dead letter`);
+      } finally {
+        await sim('ok');
+      }
+      await go(operator, '/admin/queue.html?state=dead');
+      const row = operator.locator(`table.queue tr[data-id="${dead.id}"]`);
+      await row.waitFor();
+      const text = await row.innerText();
+      expect(/dead/.test(text) && /failed/.test(text), 'dead, order failed: ' + text);
+      await shot(operator, 'admin-queue-dead-letter');
+      await row.getByRole('button', { name: `Retry entry ${dead.id}` }).click();
+      await operator.getByRole('status').filter({ hasText: 'queued again' }).waitFor();
+      const delivered = await until(20, async () => {
+        await go(operator, '/admin/queue.html');
+        const t = await operator.locator(`table.queue tr[data-id="${dead.id}"]`).innerText();
+        return /done/.test(t) ? t : null;
+      });
+      expect(delivered, 'the retried entry is delivered');
+      await shot(operator, 'admin-queue-retried');
+    });
+  }
   let before = null;
   await skipUnlessCatalog('the buyer sees the contract price before the change', async () => {
     usePage(buyer);
@@ -306,7 +352,8 @@ try {
     const r = await apiBasic('portal-admin', 'PUT', '/admin/price-rules/' + contractRule.id, contractRule).catch((e) => ({ status: String(e) }));
     diag(`restored contract #${contractRule.id} to ${contractRule.price.amount}: HTTP ${r.status}`);
   }
-  for (const u of ['na-buyer', 'emea-buyer', 'acme-admin']) await apiBasic(u, 'DELETE', '/cart').catch(() => {});
+  for (const u of ['na-buyer', 'emea-buyer', 'acme-admin', 'west-buyer']) await apiBasic(u, 'DELETE', '/cart').catch(() => {});
+  if (ERP_SIM && queueReady) await sim('ok').catch(() => {});
   await closeBrowser().catch(() => {});
 }
 failures += done();
