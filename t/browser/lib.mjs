@@ -110,8 +110,28 @@ export async function login(page, user, password = 'demo', path = '/') {
   await pageReady(page);
 }
 
+// Every form control a person can reach has a name a screen reader reads
+// out (a <label>, aria-label or aria-labelledby), and every button says
+// what it does. Checked on every page a screenshot is taken of.
+export async function checkLabels(page) {
+  const unnamed = await page.evaluate(() => {
+    const out = [];
+    for (const e of document.querySelectorAll('input, select, textarea, button')) {
+      if (e.type === 'hidden' || e.closest('[hidden]') || e.offsetParent === null) continue;
+      const named = (e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby')
+        || (e.tagName === 'BUTTON' && e.textContent.trim());
+      if (!named) out.push(e.outerHTML.slice(0, 120));
+    }
+    if (!document.documentElement.lang) out.push('<html> without lang');
+    if (!document.querySelector('main')) out.push('no <main> landmark');
+    return out;
+  });
+  if (unnamed.length) throw new Error('controls without an accessible name: ' + unnamed.join(' | '));
+}
+
 let shotNo = 0;
 export async function shot(page, name) {
+  if (!name.startsWith('FAILED')) await checkLabels(page);
   mkdirSync(SHOTS, { recursive: true });
   shotNo += 1;
   const file = join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);

@@ -194,7 +194,17 @@ async function main() {
 
   scenario("emea-buyer sees EUR prices and cannot open ACME-NA's order");
   const emea = await newUser();
-  await step('emea-buyer logs in', async () => { await login(emea, 'emea-buyer'); });
+  await step('emea-buyer logs in with the keyboard alone', async () => {
+    await emea.goto(BASE + '/');
+    await emea.waitForURL(/\/login\.html/);
+    // the user name field has the focus; Tab to the password, Enter submits
+    await emea.keyboard.type('emea-buyer');
+    await emea.keyboard.press('Tab');
+    await emea.keyboard.type('demo');
+    await Promise.all([emea.waitForURL((u) => !/login\.html/.test(u.pathname)), emea.keyboard.press('Enter')]);
+    await pageReady(emea);
+    expect(/ACME-EMEA/.test(await emea.locator('#acting-account').innerText()), 'acting for ACME-EMEA');
+  });
   await skipUnlessCatalog('the catalog shows EUR prices', async () => {
     await go(emea, '/?q=' + NA_CONTRACT_SKU);
     const price = await emea.locator(`table.products tr[data-sku="${NA_CONTRACT_SKU}"] td.price`).innerText();
