@@ -65,9 +65,11 @@ function header(ctx, page) {
     el('button', { type: 'submit', id: 'logout', onclick: () => setActingAccount('') }, 'Log out'));
   who.append(out);
 
-  return el('header', { class: 'site-header' }, el('div', { class: 'bar' },
-    el('a', { class: 'brand', href: ctx.isAdmin && !ctx.acting ? '/admin/status.html' : '/' }, 'B2B Portal ', el('span', {}, '· purchasing')),
-    nav, who));
+  return el('header', { class: 'site-header' },
+    el('div', { class: 'bar' },
+      el('a', { class: 'brand', href: ctx.isAdmin && !ctx.acting ? '/admin/status.html' : '/' }, 'B2B Portal ', el('span', {}, '· purchasing')),
+      who),
+    el('div', { class: 'navbar' }, nav));
 }
 
 export async function refreshCartCount() {
