@@ -241,10 +241,19 @@ async function main() {
     expect(await admin.locator('#account-switcher').inputValue() === 'ACME-EMEA', 'acting for ACME-EMEA');
     await shot(admin, 'account-switcher');
   });
-  await step('acme-admin sees the invoices page', async () => {
+  await step('acme-admin issues the month\'s invoices at ACME, consolidating ACME-NA\'s order', async () => {
     await Promise.all([admin.waitForEvent('load'), admin.getByLabel('Acting for').selectOption('ACME')]);
     await go(admin, '/invoices.html');
+    await admin.getByRole('button', { name: 'Issue invoices' }).click();
+    await admin.getByRole('status').filter({ hasText: /invoice\(s\) issued|Nothing to invoice/ }).waitFor();
+    const first = admin.locator('table.invoices tbody tr a').first();
+    await first.waitFor();
     await shot(admin, 'invoices');
+    await first.click();
+    await pageReady(admin);
+    const lines = await admin.locator('table.invoice-lines').innerText();
+    expect(/PO-BROWSER-7/.test(lines) && /ACME-NA/.test(lines), 'the ACME-NA order is on ACME\'s invoice: ' + lines);
+    await shot(admin, 'invoice');
   });
 
   scenario("portal-admin changes a contract price and the buyer's page shows it on reload");

@@ -48,6 +48,15 @@ export function when(ts) {
   return d.toLocaleString('en-GB', { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit' });
 }
 
+// An invoice period [start, end) as the days it covers: 01 Dec 2026 – 31 Dec 2026.
+export function period(p) {
+  if (!p || !p.start) return '—';
+  const day = (d) => d.toLocaleDateString('en-GB', { year: 'numeric', month: 'short', day: '2-digit', timeZone: 'UTC' });
+  const start = new Date(p.start), end = new Date(new Date(p.end).getTime() - 1);
+  if (isNaN(start) || isNaN(end)) return `${p.start} – ${p.end}`;
+  return `${day(start)} – ${day(end)}`;
+}
+
 const STATUS_TONE = {
   pending_approval: 'warn', queued: 'neutral', submitted: 'neutral', confirmed: 'ok',
   backordered: 'warn', shipped: 'ok', invoiced: 'ok', rejected: 'bad', cancelled: 'bad',

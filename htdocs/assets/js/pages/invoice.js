@@ -1,7 +1,7 @@
 // One invoice and the orders it consolidates.
 import { api } from '../api.js';
 import { boot, ready, fail } from '../layout.js';
-import { el, fill, $, clear, money, when, badge, notify, errorText, params, table } from '../ui.js';
+import { el, fill, $, clear, money, when, badge, notify, errorText, params, table , period } from '../ui.js';
 
 async function main() {
   await boot('invoices', { account: true });
@@ -22,7 +22,7 @@ async function main() {
     el('h1', {}, 'Invoice ' + inv.number),
     el('div', { class: 'panel' }, el('dl', { class: 'kv' },
       el('dt', {}, 'Invoiced account'), el('dd', { class: 'mono' }, inv.account),
-      el('dt', {}, 'Period'), el('dd', {}, inv.period ? `${when(inv.period.start)} – ${when(inv.period.end)}` : '—'),
+      el('dt', {}, 'Period'), el('dd', {}, period(inv.period)),
       el('dt', {}, 'Issued'), el('dd', {}, when(inv.issued_at)),
       el('dt', {}, 'Net'), el('dd', {}, money(t.net)),
       el('dt', {}, 'Tax'), el('dd', {}, money(t.tax)),

@@ -2,7 +2,7 @@
 // tree), consolidating the orders of its descendants.
 import { api } from '../api.js';
 import { boot, ready, fail } from '../layout.js';
-import { el, $, clear, money, when, notify, errorText, table, pager } from '../ui.js';
+import { el, $, clear, money, when, notify, errorText, table, pager , period } from '../ui.js';
 
 async function load(page) {
   const box = $('#invoices');
@@ -18,7 +18,7 @@ async function load(page) {
       items.map((i) => el('tr', { dataset: { id: i.id } },
         el('td', {}, el('a', { href: '/invoice.html?id=' + i.id }, i.number)),
         el('td', { class: 'mono' }, i.account),
-        el('td', { class: 'nowrap' }, i.period ? `${when(i.period.start)} – ${when(i.period.end)}` : ''),
+        el('td', { class: 'nowrap' }, period(i.period)),
         el('td', { class: 'num' }, i.order_count ?? ''),
         el('td', { class: 'num' }, money(i.totals && i.totals.net)),
         el('td', { class: 'num' }, money(i.totals && i.totals.tax)),
@@ -32,7 +32,28 @@ async function load(page) {
 }
 
 async function main() {
-  await boot('invoices', { account: true });
+  const ctx = await boot('invoices', { account: true });
+  // Account admins of an invoicing account issue its invoices here.
+  if ((ctx.acting.roles || []).includes('account_admin')) {
+    const form = $('#run-form');
+    const now = new Date();
+    $('#period').value = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+    $('#period').max = $('#period').value;
+    form.hidden = false;
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const button = $('#run-invoices');
+      button.disabled = true;
+      try {
+        const res = await api('POST', '/invoices/run', { body: { account: ctx.acting.code, period: $('#period').value } });
+        const n = (res.invoices || []).length;
+        notify('invoices-message', 'ok', n ? `${n} invoice(s) issued for ${res.period}.` : `Nothing to invoice for ${res.period}: every order is already on an invoice.`);
+        await load(1);
+      } catch (e) {
+        notify('invoices-message', 'error', 'No invoices were issued: ' + errorText(e));
+      } finally { button.disabled = false; }
+    });
+  }
   await load(1);
   ready();
 }
