@@ -1,7 +1,7 @@
 // One invoice and the orders it consolidates.
 import { api } from '../api.js';
 import { boot, ready, fail } from '../layout.js';
-import { el, fill, $, clear, money, when, badge, notify, errorText, params, table , period } from '../ui.js';
+import { el, fill, $, clear, money, when, badge, notify, errorText, params, table, period } from '../ui.js';
 
 async function main() {
   await boot('invoices', { account: true });

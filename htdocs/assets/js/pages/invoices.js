@@ -2,7 +2,7 @@
 // tree), consolidating the orders of its descendants.
 import { api } from '../api.js';
 import { boot, ready, fail } from '../layout.js';
-import { el, $, clear, money, when, notify, errorText, table, pager , period } from '../ui.js';
+import { el, $, clear, money, when, notify, errorText, table, pager, period } from '../ui.js';
 
 async function load(page) {
   const box = $('#invoices');
