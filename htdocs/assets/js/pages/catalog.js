@@ -90,7 +90,7 @@ function row(p) {
     el('td', { class: 'mono nowrap' }, p.sku),
     el('td', {}, el('a', { href: '/product.html?sku=' + encodeURIComponent(p.sku) }, p.name)),
     el('td', {}, p.category_name || catName(p.category)),
-    el('td', { class: 'num price' }, p.price ? money(p.price) : el('span', { class: 'subtle' }, 'no price')),
+    el('td', { class: 'num price nowrap' }, p.price ? money(p.price) : el('span', { class: 'subtle' }, 'no price')),
     availabilityCell(p.availability),
     el('td', { class: 'nowrap' }, qty, ' ', add));
 }
@@ -110,7 +110,7 @@ async function loadProducts() {
     if (!items.length) {
       out.append(el('p', { class: 'notice info', role: 'status' }, 'No products match. Try other words or another category.'));
     } else {
-      out.append(table(['SKU', 'Product', 'Category', ['Your price', 'num'], 'Availability', 'Order'], items.map(row), { caption: `${data.total ?? items.length} products`, class: 'products' }),
+      out.append(table(['SKU', 'Product', 'Category', ['Your price', 'num'], 'Availability', 'Order'], items.map(row), { caption: `${(data.total ?? items.length).toLocaleString('en-US')} ${(data.total ?? items.length) === 1 ? 'product' : 'products'}`, class: 'products' }),
         pager({ page: data.page || state.page, per_page: data.per_page || PER_PAGE, total: data.total ?? items.length }, (p) => go({ page: p })));
     }
   } catch (e) {
