@@ -23,8 +23,12 @@ function forgetKey() { try { sessionStorage.removeItem(KEY); } catch { /* ignore
 function explainError(e) {
   const d = e.details || {};
   switch (e.code) {
-    case 'insufficient_stock':
-      return ['Not enough stock for: ', (d.lines || []).map((l) => `${l.sku} (asked ${l.requested}, ${l.available} available)`).join(', ') || e.message];
+    case 'insufficient_stock': {
+      const short = Array.isArray(d) ? d : (d.lines || []);
+      return short.length
+        ? ['Not enough stock for ', short.map((l) => `${l.sku} (${l.requested} asked, ${l.available} available)`).join(', '), '. Change the quantity in the ', el('a', { href: '/cart.html' }, 'cart'), '.']
+        : [e.message];
+    }
     case 'credit_limit_exceeded':
       return [`The order (${money(d.order_total)}) is over the credit available at ${d.credit_account || 'your company'} (${money(d.available)}).`];
     case 'cart_empty':
