@@ -69,16 +69,21 @@ all: .libs/mod_b2bportal.so .libs/mod_b2b_pricing.so
 
 .libs/mod_b2bportal.so: $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p build
-	$(APXS) -c -o mod_b2bportal.la $(addprefix -Wc$(,),$(WARN)) \
-	    $(addprefix -Wc$(,),$(INCLUDES)) $(CORE_SRCS) -ljansson -lhiredis -lcurl
+	@echo "  APXS  mod_b2bportal.so (log: build/apxs-core.log)"
+	@$(APXS) -c -o mod_b2bportal.la $(addprefix -Wc$(,),$(WARN)) \
+	    $(addprefix -Wc$(,),$(INCLUDES)) $(CORE_SRCS) -ljansson -lhiredis -lcurl \
+	    > build/apxs-core.log 2>&1 || { cat build/apxs-core.log; exit 1; }
 	@# apxs/libtool leaves its objects beside the sources; keep the tree tidy
 	@find . -path ./build -prune -o \( -name '*.lo' -o -name '*.slo' -o -name '*.o' \) -print | xargs -r rm -f
 
 .libs/mod_b2b_pricing.so: $(PRICING_SHELL_SRCS) $(PRICING_SHELL_HDRS) $(PRICING_CORE_SRCS) \
                           $(PRICING_JSON_SRCS) $(PRICING_HEADERS) $(CORE_HDRS)
-	$(APXS) -c -o mod_b2b_pricing.la $(addprefix -Wc$(,),$(WARN)) \
+	@mkdir -p build
+	@echo "  APXS  mod_b2b_pricing.so (log: build/apxs-pricing.log)"
+	@$(APXS) -c -o mod_b2b_pricing.la $(addprefix -Wc$(,),$(WARN)) \
 	    $(addprefix -Wc$(,),$(INCLUDES)) $(PRICING_SHELL_SRCS) $(PRICING_CORE_SRCS) \
-	    $(PRICING_JSON_SRCS) -ljansson -lhiredis
+	    $(PRICING_JSON_SRCS) -ljansson -lhiredis \
+	    > build/apxs-pricing.log 2>&1 || { cat build/apxs-pricing.log; exit 1; }
 	@find . -path ./build -prune -o \( -name '*.lo' -o -name '*.slo' -o -name '*.o' \) -print | xargs -r rm -f
 
 , := ,

@@ -73,6 +73,9 @@ CREATE INDEX catalog_cards_category_ids_idx ON catalog_cards USING gin (category
 CREATE INDEX catalog_cards_name_idx ON catalog_cards (name_sort, sku);
 CREATE INDEX catalog_cards_created_idx ON catalog_cards (product_created_at DESC, sku);
 CREATE INDEX catalog_cards_group_idx ON catalog_cards (product_group_id) WHERE product_group_id IS NOT NULL;
+CREATE INDEX catalog_cards_sku_compact_idx ON catalog_cards (sku_compact);
+-- counts of what an account sees: an index-only scan
+CREATE INDEX catalog_cards_access_idx ON catalog_cards (access_key);
 
 -- Version bumps and the change log ---------------------------------------------
 
@@ -449,38 +452,48 @@ END $$;
 
 -- One page of cards. Every value from the request arrives as a parameter;
 -- the dynamic part of the statement is only the ORDER BY picked from a
--- fixed list, so each call is planned for its own filters.
+-- fixed list and the search condition, so each call is planned for its own
+-- filters: an unfiltered page by name is a walk of the name index that stops
+-- after the page, a search a GIN lookup.
 --   p_hidden   hidden access keys (b2b_catalog_hidden_keys)
 --   p_tsquery  text for b2b_catalog_tsquery ('' = no text search)
 --   p_q        the query as typed, whitespace-normalised ('' = none): exact
 --              SKU and exact name matches rank first
 --   p_category a category id (its subcategories included) or NULL
 --   p_sort     relevance | name | -name | sku | -sku | newest
--- Rows: the page's cards with the total of matching cards and the catalog
--- version read; an empty page returns one row with product_id NULL.
+--   p_total    whether to count the matching cards (the caller may know it)
+-- Rows: the page's cards, each with the total (NULL if not asked for) and
+-- the catalog version read; an empty page returns one row with product_id
+-- NULL.
 CREATE FUNCTION b2b_catalog_page(p_hidden text[], p_tsquery text, p_q text, p_category bigint,
-                                 p_sort text, p_limit integer, p_offset integer)
+                                 p_sort text, p_limit integer, p_offset integer,
+                                 p_total boolean)
 RETURNS TABLE (product_id bigint, sku text, card_json text, total bigint, version bigint)
 LANGUAGE plpgsql STABLE SET client_min_messages = warning AS $$
 DECLARE
     v_tsq     tsquery;
     v_version bigint;
     v_order   text;
-    v_rank    text := '0';
+    v_rank    text := '';
     v_match   text := '';
+    v_upper   text := '';
+    v_compact text := '';
+    v_total   bigint;
     v_n       bigint;
 BEGIN
     SELECT s.version INTO v_version FROM catalog_state s WHERE s.id = 1;
     IF p_q <> '' THEN
         v_tsq := b2b_catalog_tsquery(p_tsquery);
-        v_match := 'AND (c.search @@ $2 OR c.sku = upper($3) OR c.sku_compact = b2b_catalog_compact($3))';
-        v_rank := '(CASE WHEN c.sku = upper($3) OR c.sku_compact = b2b_catalog_compact($3) THEN 1000 ELSE 0 END'
+        v_upper := upper(p_q);
+        v_compact := b2b_catalog_compact(p_q);
+        v_match := 'AND (c.search @@ $2 OR c.sku = $7 OR c.sku_compact = $8)';
+        v_rank := '(CASE WHEN c.sku = $7 OR c.sku_compact = $8 THEN 1000 ELSE 0 END'
                || ' + CASE WHEN c.name_sort = lower($3) THEN 500 ELSE 0 END'
                || ' + CASE WHEN starts_with(c.name_sort, lower($3)) THEN 50 ELSE 0 END'
-               || ' + coalesce(ts_rank(c.search, $2, 1), 0) * 10)';
+               || ' + coalesce(ts_rank(c.search, $2, 1), 0) * 10) DESC, ';
     END IF;
     v_order := CASE p_sort
-        WHEN 'relevance' THEN 'rank DESC, c.name_sort, c.sku'
+        WHEN 'relevance' THEN v_rank || 'c.name_sort, c.sku'
         WHEN 'name'      THEN 'c.name_sort, c.sku'
         WHEN '-name'     THEN 'c.name_sort DESC, c.sku DESC'
         WHEN 'sku'       THEN 'c.sku'
@@ -490,23 +503,25 @@ BEGIN
     IF v_order IS NULL THEN
         RAISE EXCEPTION 'unknown sort order' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN QUERY EXECUTE format(
-        'SELECT c.product_id, c.sku, c.card_json, count(*) OVER (), $7
-           FROM (SELECT c.*, %s AS rank FROM catalog_cards c
-                  WHERE NOT (c.access_key = ANY ($1))
-                    AND ($4 IS NULL OR c.category_ids @> ARRAY[$4]) %s) c
-          ORDER BY %s LIMIT $5 OFFSET $6', v_rank, v_match, v_order)
-        USING p_hidden, v_tsq, p_q, p_category, p_limit, p_offset, v_version;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    IF v_n = 0 THEN
-        -- past the last page (or nothing matches): still say how many match
+    IF p_total THEN
         EXECUTE format(
             'SELECT count(*) FROM catalog_cards c
               WHERE NOT (c.access_key = ANY ($1))
                 AND ($4 IS NULL OR c.category_ids @> ARRAY[$4]) %s', v_match)
-            INTO v_n USING p_hidden, v_tsq, p_q, p_category;
+            INTO v_total USING p_hidden, v_tsq, p_q, p_category, NULL, NULL, v_upper, v_compact;
+    END IF;
+    RETURN QUERY EXECUTE format(
+        'SELECT c.product_id, c.sku, c.card_json, $9, $10
+           FROM catalog_cards c
+          WHERE NOT (c.access_key = ANY ($1))
+            AND ($4 IS NULL OR c.category_ids @> ARRAY[$4]) %s
+          ORDER BY %s LIMIT $5 OFFSET $6', v_match, v_order)
+        USING p_hidden, v_tsq, p_q, p_category, p_limit, p_offset, v_upper, v_compact,
+              v_total, v_version;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n = 0 THEN
         product_id := NULL; sku := NULL; card_json := NULL;
-        total := v_n; version := v_version;
+        total := v_total; version := v_version;
         RETURN NEXT;
     END IF;
 END $$;

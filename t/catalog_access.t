@@ -95,6 +95,16 @@ for my $row (@matrix) {
     is($c->code, $power ? 200 : 404, "$who: category power-tools: " . ($power ? 200 : 404));
 }
 
+# GLOBEX's isolation extends to prices: its own contract, never ACME's.
+is_deeply(get('globex-buyer', undef, "/products/$HAND")->{json}{price}, { amount => '20.00', currency => 'USD' },
+          'globex-buyer: SKU-00042 at the GLOBEX contract price 20.00 USD');
+is_deeply(get('na-buyer', undef, "/products/$HAND")->{json}{price}, { amount => '17.25', currency => 'USD' },
+          'na-buyer: the ACME-NA contract price 17.25 USD');
+is_deeply(get('emea-buyer', undef, '/products/SKU-00060')->{json}{price}, { amount => '16.75', currency => 'EUR' },
+          'emea-buyer: the ACME-EMEA contract on SKU-00060, in EUR');
+is_deeply(get('acme-admin', 'ACME-NA', "/products/$HAND")->{json}{price}, { amount => '17.25', currency => 'USD' },
+          'acme-admin acting for ACME-NA gets ACME-NA prices');
+
 # Users without an account: no catalog (prices are per account).
 for my $user ('portal-admin', 'erp') {
     my $r = api(GET => '/catalog/products', user => $user);
@@ -150,6 +160,24 @@ is(sql("SELECT b2b_catalog_visible((SELECT id FROM accounts WHERE code = 'ACME-E
 is(sql("SELECT b2b_catalog_visible((SELECT id FROM accounts WHERE code = 'ACME-FR'),
                                    (SELECT id FROM products WHERE sku = '$HAZMAT'))"), 't',
    'b2b_catalog_visible: FR may');
+
+# The cart asks the catalog too: a hidden product cannot be added, and a
+# quick-order row naming it is rejected like an unknown one.
+sql("DELETE FROM cart_lines; DELETE FROM carts");
+my $add = api(POST => '/cart/lines', user => 'emea-buyer', body => { sku => $HAZMAT, qty => 1 });
+is($add->code, 404, 'emea-buyer: adding hazmat to the cart is 404');
+is($add->{json}{error}{code}, api(POST => '/cart/lines', user => 'emea-buyer',
+                                 body => { sku => 'SKU-99999', qty => 1 })->{json}{error}{code},
+   'the same error as for a SKU that does not exist');
+is(api(POST => '/cart/lines', user => 'fr-buyer', body => { sku => $HAZMAT, qty => 1 })->code, 201,
+   'fr-buyer (allowed again below EMEA) may add it');
+is(api(POST => '/cart/lines', user => 'globex-buyer', body => { sku => $POWER, qty => 1 })->code, 404,
+   'globex-buyer: power tools are 404 in the cart');
+my $imp = api(POST => '/cart/import', user => 'emea-buyer', raw => "$HAZMAT,1\n$HAND,1\n",
+              content_type => 'text/csv');
+is(scalar(@{ $imp->{json}{rejected} || [] }), 1, 'quick order: the hazmat row is rejected');
+is(scalar(@{ $imp->{json}{added} || [] }), 1, 'and the visible row added');
+sql("DELETE FROM cart_lines; DELETE FROM carts");
 
 # A quote of a product the caller may not see must be the same 404. The
 # quote endpoint belongs to mod_b2b_pricing; b2b_catalog_visible is there

@@ -3,7 +3,8 @@
  * benchmark (bench/catalog): the same page of cards built the way a portal
  * without read models and caches would, on every request, in one statement:
  * products joined with categories (the path walked recursively), product
- * groups, the account's access rules and stock, sorted, counted, and each
+ * groups, the account's access rules (decided per product, skipped when the
+ * account has none) and stock, sorted, counted, and each
  * card priced by the SQL reference resolver (b2b_price_reference,
  * sql/050). Only with B2BDiagnostics On, like the other ceilings and
  * baselines. Its statement is prepared on first use on each connection, not
@@ -32,13 +33,13 @@ APLOG_USE_MODULE(b2bportal);
     "         c.name AS category_name, cat.path, g.code AS grp " \
     "    FROM products p JOIN categories c ON c.id = p.category_id JOIN cat ON cat.id = p.category_id " \
     "    LEFT JOIN product_groups g ON g.id = p.product_group_id " \
-    "   WHERE p.active AND NOT coalesce(( " \
+    "   WHERE p.active AND ((SELECT NOT EXISTS (SELECT 1 FROM rules)) OR NOT coalesce(( " \
     "     SELECT r.deny FROM rules r LEFT JOIN cat rc ON rc.id = r.category_id " \
     "      WHERE (r.category_id IS NULL AND r.product_group_id IS NULL) " \
     "         OR r.category_id = ANY (cat.ids) OR r.product_group_id = p.product_group_id " \
     "      ORDER BY r.depth, CASE WHEN r.product_group_id IS NOT NULL THEN 1000 " \
     "                             WHEN r.category_id IS NOT NULL THEN rc.depth ELSE 0 END DESC, " \
-    "               r.deny DESC LIMIT 1), false)), " \
+    "               r.deny DESC LIMIT 1), false))), " \
     "page AS (SELECT * FROM visible ORDER BY lower(name), sku LIMIT %s::integer OFFSET %s::integer) " \
     "SELECT json_build_object( " \
     "  'items', coalesce((SELECT json_agg(json_build_object( " \

@@ -31,7 +31,7 @@ static const stmt_t statements[] = {
     { "b2b_catalog_page",
       "SELECT product_id, sku, card_json, total, version "
       "FROM b2b_catalog_page(string_to_array(%s, ','), %s, %s, "
-      "nullif(%s::bigint, 0), %s, %s::integer, %s::integer)" },
+      "nullif(%s::bigint, 0), %s, %s::integer, %s::integer, %s::boolean)" },
     { "b2b_catalog_detail",
       "SELECT c.product_id, c.access_key, c.brackets, c.detail_json, s.version "
       "FROM catalog_state s LEFT JOIN catalog_cards c ON c.sku = %s WHERE s.id = 1" },

@@ -21,7 +21,7 @@
 
 APLOG_USE_MODULE(b2bportal);
 
-#define HIDDEN_MAX      (64 * 1024)
+#define HIDDEN_MAX      (32 * 1024)
 #define CATEGORIES_MAX  (256 * 1024)
 #define DETAIL_MAX      (64 * 1024)
 
@@ -546,6 +546,15 @@ static apr_size_t page_record_max(long per_page)
     return 4096 + (apr_size_t)per_page * 4096;
 }
 
+/* The number of cards matching a filter is the same for every page and
+ * order: counted once per version, kept beside the pages. */
+static const char *total_key(cat_ctx_t *c, apr_uint64_t v, const b2b_cq_params_t *p,
+                             apr_int64_t category_id)
+{
+    return apr_psprintf(c->r->pool, "T|%" APR_UINT64_T_FMT "|%s|%" APR_INT64_T_FMT "|%s", v,
+                        c->hidden_hash, category_id, p->has_q ? p->q : "");
+}
+
 static int load_page(cat_ctx_t *c, const b2b_cq_params_t *p, apr_int64_t category_id,
                      const char *key_tail, b2b_cq_page_t *page)
 {
@@ -555,8 +564,10 @@ static int load_page(cat_ctx_t *c, const b2b_cq_params_t *p, apr_int64_t categor
     unsigned char *buf = apr_palloc(c->r->pool, cap);
     unsigned int len = (unsigned int)cap;
     apr_array_header_t *rows;
-    const char *args[7];
+    const char *args[8];
     apr_uint64_t v = 0;
+    apr_int64_t known_total = -1;
+    char tbuf[32];
     int i, again = 1;
 
     page->cards = apr_pcalloc(c->r->pool, sizeof(b2b_cq_card_t) * (apr_size_t)p->per_page);
@@ -565,6 +576,13 @@ static int load_page(cat_ctx_t *c, const b2b_cq_params_t *p, apr_int64_t categor
         && b2b_cq_page_decode(buf, len, page) == 0) {
         return 0;
     }
+    len = sizeof(tbuf) - 1;
+    if (b2b_catalog_cache_get(c->s, total_key(c, c->content_v, p, category_id),
+                              (unsigned char *)tbuf, &len) == APR_SUCCESS) {
+        tbuf[len] = '\0';
+        known_total = apr_atoi64(tbuf);
+    }
+    args[7] = known_total >= 0 ? "false" : "true";
     args[0] = c->hidden;
     args[1] = p->tsquery;
     args[2] = p->has_q ? p->q : "";
@@ -573,7 +591,7 @@ static int load_page(cat_ctx_t *c, const b2b_cq_params_t *p, apr_int64_t categor
     args[5] = apr_psprintf(c->r->pool, "%ld", p->per_page);
     args[6] = apr_psprintf(c->r->pool, "%ld", (p->page - 1) * p->per_page);
     for (;;) {
-        rows = cat_select(c, "b2b_catalog_page", 7, args);
+        rows = cat_select(c, "b2b_catalog_page", 8, args);
         if (!rows || rows->nelts == 0) {
             return -1;
         }
@@ -585,7 +603,31 @@ static int load_page(cat_ctx_t *c, const b2b_cq_params_t *p, apr_int64_t categor
         break;
     }
     page->version = v;
-    page->total = apr_atoi64(APR_ARRAY_IDX(rows, 0, const char **)[3]);
+    if (known_total >= 0 && v == c->content_v) {
+        page->total = known_total;
+    }
+    else {
+        const char *t = APR_ARRAY_IDX(rows, 0, const char **)[3];
+        if ((!t || !*t) && known_total >= 0) {
+            /* counted for another version than the one read: count now */
+            args[7] = "true";
+            known_total = -1;
+            rows = cat_select(c, "b2b_catalog_page", 8, args);
+            if (!rows || rows->nelts == 0) {
+                return -1;
+            }
+            v = (apr_uint64_t)apr_atoi64(APR_ARRAY_IDX(rows, 0, const char **)[4]);
+            page->version = v;
+            t = APR_ARRAY_IDX(rows, 0, const char **)[3];
+        }
+        page->total = t ? apr_atoi64(t) : 0;
+        if (content_expiry(c)) {
+            const char *text = apr_psprintf(c->r->pool, "%" APR_INT64_T_FMT, page->total);
+            b2b_catalog_cache_put(c->s, total_key(c, v, p, category_id),
+                                  (const unsigned char *)text, (unsigned int)strlen(text),
+                                  content_expiry(c), c->r->pool);
+        }
+    }
     page->count = 0;
     for (i = 0; i < rows->nelts && i < p->per_page; i++) {
         const char **row = APR_ARRAY_IDX(rows, i, const char **);

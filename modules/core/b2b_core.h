@@ -18,6 +18,8 @@
 #define B2B_DIR_REDIS             "B2BRedis"
 #define B2B_DIR_IDENTITY_TTL      "B2BIdentityCacheTTL"
 #define B2B_DIR_DIAGNOSTICS       "B2BDiagnostics"
+#define B2B_DIR_CART_MAX_LINES    "B2BCartMaxLines"
+#define B2B_DIR_IMPORT_MAX_ROWS   "B2BQuickOrderMaxRows"
 /* catalog (modules/catalog) */
 #define B2B_DIR_CONTENT_CACHE_TTL  "B2BContentCacheTTL"
 #define B2B_DIR_CONTENT_CACHE_SIZE "B2BContentCacheSize"
@@ -25,8 +27,6 @@
 #define B2B_DIR_CATALOG_REPLICA    "B2BCatalogReplica"
 #define B2B_DIR_REPLICA_MAX_LAG    "B2BCatalogReplicaMaxLag"
 #define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
-#define B2B_DIR_CART_MAX_LINES    "B2BCartMaxLines"
-#define B2B_DIR_IMPORT_MAX_ROWS   "B2BQuickOrderMaxRows"
 
 #define B2B_UNSET      (-1)
 #define B2B_UNSET_SIZE ((apr_off_t)-1)
