@@ -63,7 +63,7 @@ PRICING_SHELL_HDRS := modules/pricing/b2b_pricing_shell.h include/b2b_pricing_ap
 # Pricing unit tests run from t/unit.t like every other unit program.
 UNIT_TESTS += $(PRICING_UNIT_BINS)
 
-.PHONY: all deps install demo stop test unit-build bench clean
+.PHONY: all deps install demo stop test unit-build browser-deps bench clean
 
 all: .libs/mod_b2bportal.so .libs/mod_b2b_pricing.so
 
@@ -105,11 +105,19 @@ demo: deps all
 stop:
 	@scripts/services.sh stop demo
 
-test: deps all
+test: deps all browser-deps
 	@scripts/test.sh
+
+# playwright-core for t/browser.t, exactly as locked, into t/browser/ (it
+# drives Debian's chromium: no browser is downloaded).
+BROWSER_STAMP := t/browser/node_modules/.package-lock.json
+browser-deps: $(BROWSER_STAMP)
+$(BROWSER_STAMP): t/browser/package.json t/browser/package-lock.json
+	npm ci --prefix t/browser --no-audit --no-fund --loglevel=error
+	@touch $@
 
 bench: deps all
 	@scripts/bench.sh
 
 clean:
-	rm -rf .libs build *.la *.lo *.slo modules/*/*.lo modules/*/*.slo t/logs
+	rm -rf .libs build *.la *.lo *.slo modules/*/*.lo modules/*/*.slo t/logs t/browser/node_modules

@@ -20,7 +20,12 @@ scripts/services.sh start demo httpd
 cat <<MSG
 
 mod_b2bportal is running: http://127.0.0.1:$B2B_HTTP_PORT/
-  API:    http://127.0.0.1:$B2B_HTTP_PORT/api/v1/me   (HTTP Basic)
+  Site:   http://127.0.0.1:$B2B_HTTP_PORT/   (log in with the form)
+          buyers: na-buyer, emea-buyer, globex-buyer; approver: na-approver;
+          acme-admin acts for the whole ACME tree (account switcher);
+          portal-admin gets the operator pages (price rules, queue, status)
+  API:    http://127.0.0.1:$B2B_HTTP_PORT/api/v1/me   (HTTP Basic; contract:
+          http://127.0.0.1:$B2B_HTTP_PORT/openapi.yaml)
   Logins: password "demo" for acme-admin, na-buyer, na-approver, emea-buyer,
           globex-buyer, portal-admin, erp
   Try:    curl -u na-buyer:demo http://127.0.0.1:$B2B_HTTP_PORT/api/v1/me

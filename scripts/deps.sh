@@ -11,7 +11,14 @@ set -euo pipefail
 PACKAGES=(apache2 apache2-dev libaprutil1-dbd-pgsql libhiredis-dev libjansson-dev
     libcurl4-openssl-dev redis-server postgresql postgresql-contrib
     libapache2-mod-perl2 apache2-utils wrk libwww-perl libjson-pp-perl
-    libhttp-daemon-perl make gcc clang libclang-rt-14-dev perl procps iproute2 curl)
+    libhttp-daemon-perl make gcc clang libclang-rt-14-dev perl procps iproute2 curl
+    chromium fonts-dejavu-core)
+# Node.js and npm run the browser tests (t/browser.t). A machine may carry
+# its own Node.js build (with npm inside): only without one do we ask for
+# Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    PACKAGES+=(nodejs npm)
+fi
 PACKAGES+=("$@")
 
 installed() {

@@ -164,3 +164,22 @@ b2b_wait_for() {
     done
     return 1
 }
+
+# The passphrase that encrypts the site's session cookie (mod_session_crypto):
+# B2B_SESSION_SECRET if set, else one made once per instance and kept in
+# $B2B_VAR/session.secret (mode 0600), so sessions survive a restart of the
+# same instance. Call after b2b_prepare_var, before httpd starts.
+b2b_session_secret() {
+    local f=$B2B_VAR/session.secret
+    if [[ -z ${B2B_SESSION_SECRET:-} ]]; then
+        if [[ ! -s $f ]]; then
+            (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$f.new" && mv -f "$f.new" "$f")
+        fi
+        B2B_SESSION_SECRET=$(cat "$f")
+    fi
+    if (( ${#B2B_SESSION_SECRET} < 32 )); then
+        echo "B2B_SESSION_SECRET must be at least 32 characters" >&2
+        return 1
+    fi
+    export B2B_SESSION_SECRET
+}

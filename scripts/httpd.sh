@@ -213,6 +213,7 @@ sync_htdocs() {
 make_conf() {
     local mpm=$1 out
     b2b_prepare_var
+    b2b_session_secret
     b2b_mkdir "$DIR" "$DIR/run" "$DIR/htdocs"
     sync_htdocs
     out=$CONF.new

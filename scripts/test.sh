@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 log=$B2B_VAR/test-run.log
 b2b_prepare_var
+b2b_session_secret
 
 cleanup() {
     perl t/TEST.PL -stop >/dev/null 2>&1 || true

@@ -6,6 +6,7 @@
 #include "b2b_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "http_core.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
 
@@ -95,6 +96,16 @@ int b2b_reply_json(request_rec *r, int status, json_t *value)
     return OK;
 }
 
+/* A 401 challenges for Basic unless the request (or, for an ErrorDocument,
+ * the one it answers) logs in another way: the site's API path uses the
+ * login form, and a Basic challenge there would make browsers pop up their
+ * own password dialog over the page. */
+static int challenge_basic(request_rec *r)
+{
+    const char *type = ap_auth_type(r->prev ? r->prev : r);
+    return !type || !strcasecmp(type, "Basic");
+}
+
 int b2b_reply_error(request_rec *r, int status, const char *code,
                     const char *fmt, ...)
 {
@@ -112,8 +123,8 @@ int b2b_reply_error(request_rec *r, int status, const char *code,
     r->status = status;
     ap_set_content_type(r, "application/json");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if (status == HTTP_UNAUTHORIZED && !apr_table_get(r->err_headers_out,
-                                                      "WWW-Authenticate")) {
+    if (status == HTTP_UNAUTHORIZED && challenge_basic(r)
+        && !apr_table_get(r->err_headers_out, "WWW-Authenticate")) {
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Basic realm=\"b2bportal\"");
     }
