@@ -31,6 +31,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->auth_ttl = B2B_UNSET;
     conf->erp_adapter = NULL;
     conf->erp_url = NULL;
+    conf->erp_drain = B2B_UNSET;
     conf->erp_threads = B2B_UNSET;
     conf->erp_retry_max = B2B_UNSET;
     conf->erp_retry_base = B2B_UNSET;
@@ -56,6 +57,7 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->auth_ttl = add->auth_ttl != B2B_UNSET ? add->auth_ttl : base->auth_ttl;
     conf->erp_adapter = add->erp_adapter ? add->erp_adapter : base->erp_adapter;
     conf->erp_url = add->erp_url ? add->erp_url : base->erp_url;
+    conf->erp_drain = add->erp_drain != B2B_UNSET ? add->erp_drain : base->erp_drain;
     conf->erp_threads = add->erp_threads != B2B_UNSET ? add->erp_threads : base->erp_threads;
     conf->erp_retry_max = add->erp_retry_max != B2B_UNSET ? add->erp_retry_max : base->erp_retry_max;
     conf->erp_retry_base = add->erp_retry_base != B2B_UNSET ? add->erp_retry_base : base->erp_retry_base;
@@ -255,6 +257,13 @@ static const char *set_erp_url(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_erp_drain(cmd_parms *cmd, void *dconf, int flag)
+{
+    (void)dconf;
+    b2b_server_conf(cmd->server)->erp_drain = flag;
+    return NULL;
+}
+
 static const char *set_erp_threads(cmd_parms *cmd, void *dconf, const char *arg)
 {
     int v;
@@ -362,6 +371,9 @@ static const command_rec b2b_directives[] = {
                   "ERP adapter the worker delivers orders with (default http)"),
     AP_INIT_TAKE1(B2B_DIR_ERP_URL, set_erp_url, NULL, RSRC_CONF,
                   "Base URL of the ERP; unset: the order queue is not drained"),
+    AP_INIT_FLAG(B2B_DIR_ERP_DRAIN, set_erp_drain, NULL, RSRC_CONF,
+                 "Whether this node's worker delivers queued orders (default On); "
+                 "Off for nodes that only serve"),
     AP_INIT_TAKE1(B2B_DIR_ERP_THREADS, set_erp_threads, NULL, RSRC_CONF,
                   "Delivery threads of the worker on this node (default 4)"),
     AP_INIT_TAKE1(B2B_DIR_ERP_RETRY_MAX, set_erp_retry_max, NULL, RSRC_CONF,

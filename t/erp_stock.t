@@ -23,6 +23,10 @@ sub drift_of {
 sub iso_now { strftime('%Y-%m-%dT%H:%M:%SZ', gmtime(time + ($_[0] // 0))) }
 
 sim_mode(mode => 'ok');
+# what an earlier run left (a level pushed with a later as_of wins over a pull)
+my $skus = join ',', map { "'$_'" } @SKU;
+sql("DELETE FROM erp_stock WHERE product_id IN (SELECT id FROM products WHERE sku IN ($skus))");
+sql("UPDATE stock SET erp_as_of = NULL FROM products p WHERE p.id = stock.product_id AND p.sku IN ($skus)");
 my %reserved0 = map { $_ => (split m{/}, portal($_))[1] } @SKU;
 
 # ---- pulled ----

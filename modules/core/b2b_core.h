@@ -23,6 +23,7 @@
 #define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
 #define B2B_DIR_ERP_ADAPTER       "B2BErpAdapter"
 #define B2B_DIR_ERP_URL           "B2BErpURL"
+#define B2B_DIR_ERP_DRAIN         "B2BErpDrain"
 #define B2B_DIR_ERP_THREADS       "B2BErpThreads"
 #define B2B_DIR_ERP_RETRY_MAX     "B2BErpRetryMax"
 #define B2B_DIR_ERP_RETRY_BASE    "B2BErpRetryBase"
@@ -45,6 +46,7 @@ typedef struct b2b_server_conf_t {
     /* the ERP queue (modules/erp); read through b2b_erp_settings() */
     const char *erp_adapter;     /* B2BErpAdapter, default "http" */
     const char *erp_url;         /* B2BErpURL; unset: the queue is not drained */
+    int erp_drain;               /* B2BErpDrain: this node delivers, default on */
     int erp_threads;             /* B2BErpThreads, default 4 */
     int erp_retry_max;           /* B2BErpRetryMax attempts, default 20 */
     int erp_retry_base;          /* B2BErpRetryBase ms, default 1000 */

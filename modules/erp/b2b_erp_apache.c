@@ -16,6 +16,7 @@ void b2b_erp_settings(server_rec *s, b2b_erp_settings_t *out)
 #define OR_DEFAULT(v, d) ((v) != B2B_UNSET ? (v) : (d))
     out->adapter = c->erp_adapter ? c->erp_adapter : B2B_ERP_DEFAULT_ADAPTER;
     out->url = c->erp_url;
+    out->drain = c->erp_drain != 0;
     out->threads = OR_DEFAULT(c->erp_threads, B2B_ERP_DEFAULT_THREADS);
     out->retry_max = OR_DEFAULT(c->erp_retry_max, B2B_ERP_DEFAULT_RETRY_MAX);
     out->retry_base_ms = OR_DEFAULT(c->erp_retry_base, B2B_ERP_DEFAULT_RETRY_BASE_MS);
@@ -73,7 +74,7 @@ static json_t *erp_status(b2b_req_t *req)
                     "retry_base_ms", st.retry_base_ms, "retry_cap_ms", st.retry_cap_ms,
                     "lease_s", st.lease_s, "timeout_ms", st.timeout_ms,
                     "stock_interval_s", st.stock_interval_s);
-    json_object_set_new(out, "draining", json_boolean(st.url != NULL));
+    json_object_set_new(out, "draining", json_boolean(st.url != NULL && st.drain));
     if (rows && rows->nelts == 1) {
         const char **r = APR_ARRAY_IDX(rows, 0, const char **);
         json_object_set_new(out, "queue", json_pack("{s:I,s:I,s:I,s:I,s:o}",

@@ -25,6 +25,7 @@
 typedef struct b2b_erp_settings_t {
     const char *adapter;        /* registered adapter name */
     const char *url;            /* NULL: nothing is delivered */
+    int drain;                  /* this node delivers (B2BErpDrain) */
     int threads;
     int retry_max;
     int retry_base_ms;

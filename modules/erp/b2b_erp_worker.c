@@ -621,6 +621,12 @@ void b2b_erp_queue_task(b2b_worker_ctx_t *ctx, void *baton)
         idle_until_stopped(ctx);
         return;
     }
+    if (!d->cfg.drain) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, B2BLOG(06015)
+                     "erp: " B2B_DIR_ERP_DRAIN " is off: other nodes deliver the orders");
+        idle_until_stopped(ctx);
+        return;
+    }
     d->adapter = b2b_erp_adapter_find(d->cfg.adapter);
     if (!d->adapter) {      /* the directive checks the name; belt and braces */
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, B2BLOG(06011)

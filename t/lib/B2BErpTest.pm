@@ -1,7 +1,9 @@
 package B2BErpTest;
-# Helpers for the ERP queue tests: orders made straight in SQL the way
-# checkout leaves them (order, line, history, outbox row), the simulator's
-# control API, and waiting for the queue to drain.
+# Helpers for the ERP queue tests: httpd nodes of their own that drain the
+# queue (the suite's server has B2BErpDrain Off, so the orders tests see
+# orders stay queued), orders made straight in SQL the way checkout leaves
+# them (order, line, history, outbox row), the simulator's control API, and
+# waiting for the queue to drain.
 use strict;
 use warnings;
 use Exporter 'import';
@@ -13,7 +15,7 @@ use B2BTest;
 
 our @EXPORT = qw(sim sim_mode sim_orders sim_level sim_set_stock install_id key_of
                  make_orders queue_states wait_drained outbox_rows worker_pids
-                 httpd_pid check_effect_once);
+                 httpd_pid check_effect_once drain_node);
 
 my $json = JSON::PP->new->canonical->utf8;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 1);
@@ -179,5 +181,94 @@ sub check_effect_once {
     }
     return (\@bad, $deliveries // 0);
 }
+
+# ---- draining nodes ----------------------------------------------------------------
+
+# drain_node(1 or 2) -> a B2BErpTest::Node: its own httpd (scripts/httpd.sh,
+# instance erpnodeN) on the suite's database, Redis and simulator, with the
+# shipped site configuration and fast retries. Ports: $B2B_NODE2_PORT (8531)
+# and $B2B_NODE3_PORT (the next one).
+my @nodes;
+sub drain_node {
+    my ($n) = @_;
+    my $p1 = $ENV{B2B_NODE2_PORT} || 8531;
+    my $port = $n == 1 ? $p1 : ($ENV{B2B_NODE3_PORT} || $p1 + 1);
+    my $node = B2BErpTest::Node->new("erpnode$n", $port);
+    push @nodes, $node;
+    return $node;
+}
+END { $_->stop for grep { $_->{started} } @nodes }
+
+package B2BErpTest::Node;
+use JSON::PP ();
+use HTTP::Tiny ();
+use File::Path qw(make_path);
+
+# What the suite's own server would do with t/conf/extra.conf.in, but
+# draining: retries within fractions of a second, a short lease.
+my $SETTINGS = <<'CONF';
+B2BErpDrain On
+B2BErpThreads 8
+B2BErpRetryBase 50
+B2BErpRetryCap 1000
+B2BErpRetryMax 100
+B2BErpTimeout 3000
+B2BErpLease 8
+B2BErpStockInterval 0
+LogLevel warn b2bportal:info
+CONF
+
+sub new {
+    my ($class, $name, $port) = @_;
+    my $var = "$ENV{B2B_VAR}/../$name";
+    make_path($var);
+    my $extra = "$var.conf";
+    open my $fh, '>', $extra or die "$extra: $!";
+    print $fh $SETTINGS;
+    close $fh;
+    return bless { name => $name, port => $port, var => $var, extra => $extra,
+                   http => HTTP::Tiny->new(timeout => 5) }, $class;
+}
+
+sub port { $_[0]{port} }
+sub error_log { "$_[0]{var}/httpd/error.log" }
+
+sub httpd {
+    my ($self, $cmd) = @_;
+    local $ENV{B2B_INSTANCE} = $self->{name};
+    local $ENV{B2B_HTTP_PORT} = $self->{port};
+    local $ENV{B2B_VAR} = $self->{var};
+    local $ENV{B2B_EXTRA_CONF} = $self->{extra};
+    delete local $ENV{B2B_DBD_PARAMS};
+    delete local $ENV{B2B_HTDOCS};
+    my $ok = system('bash', "$ENV{B2B_ROOT}/scripts/httpd.sh", $cmd, $self->{name}) == 0;
+    $self->{started} = 1 if $ok && $cmd eq 'start';
+    $self->{started} = 0 if $cmd eq 'stop';
+    return $ok;
+}
+
+# Starts and waits until its worker drains.
+sub start {
+    my ($self) = @_;
+    $self->httpd('start') or return 0;
+    return B2BTest::wait_until(30, sub { $self->worker_pid && $self->status->{erp}{draining} });
+}
+sub stop { $_[0]->httpd('stop') }
+sub graceful { $_[0]->httpd('graceful') }
+
+sub status {
+    my ($self) = @_;
+    my $res = $self->{http}->get("http://127.0.0.1:$self->{port}/api/v1/admin/status",
+                                 { headers => { Authorization => 'Basic cG9ydGFsLWFkbWluOmRlbW8=' } });
+    return {} unless $res->{status} == 200;
+    return eval { JSON::PP::decode_json($res->{content}) } // {};
+}
+
+sub worker_pid {
+    my $w = $_[0]->status->{worker} // {};
+    return ($w->{state} // '') eq 'running' ? $w->{pid} : 0;
+}
+
+sub master_pid { B2BErpTest::httpd_pid("$_[0]{var}/httpd/httpd.pid") }
 
 1;
