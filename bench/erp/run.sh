@@ -64,6 +64,12 @@ restore_threads() {
 
 # $1 orders held in the queue (as checkout leaves them, due in an hour).
 make_backlog() {
+    local rcol='' rval=''
+    # with the orders schema (030): the unit is reserved, as checkout does
+    if [[ $(b2b_psql -At -c "SELECT count(*) FROM information_schema.columns
+            WHERE table_name = 'order_lines' AND column_name = 'reserved_qty'") == 1 ]]; then
+        rcol=', reserved_qty' rval=', 1'
+    fi
     b2b_psql -At -c "
 WITH a AS (SELECT id FROM accounts WHERE code = 'ACME-NA'),
 u AS (SELECT id FROM users WHERE username = 'na-buyer'),
@@ -73,8 +79,8 @@ o AS (INSERT INTO orders (account_id, user_id, po_number, idempotency_key, statu
       SELECT a.id, u.id, 'PO-BENCH-' || g, 'bench-erp-$$-$RANDOM-' || g, 'queued', 'USD', 1725, 0, 1725
       FROM a, u, generate_series(1, $1) g RETURNING id),
 l AS (INSERT INTO order_lines (order_id, line_no, product_id, sku, qty, unit_price_minor,
-                               net_minor, tax_minor, gross_minor)
-      SELECT o.id, 1, p.id, p.sku, 1, 1725, 1725, 0, 1725 FROM o, p),
+                               net_minor, tax_minor, gross_minor$rcol)
+      SELECT o.id, 1, p.id, p.sku, 1, 1725, 1725, 0, 1725$rval FROM o, p),
 h AS (INSERT INTO order_history (order_id, status) SELECT id, 'queued' FROM o),
 b AS (INSERT INTO outbox (order_id, next_attempt_at) SELECT id, now() + interval '1 hour' FROM o)
 SELECT min(id) || ' ' || max(id) FROM o"
