@@ -11,6 +11,8 @@ CC        ?= cc
 WARN      := -Wall -Wextra -Werror
 INCLUDES  := -Iinclude -Imodules/core -Imodules/pricing -Imodules/orders
 SHELL     := /bin/bash
+# The fragments included below define rules before `all`: keep it the default.
+.DEFAULT_GOAL := all
 
 CORE_SRCS := mod_b2bportal.c \
              modules/core/b2b_http.c \
@@ -27,16 +29,25 @@ CORE_SRCS := mod_b2bportal.c \
              modules/orders/b2b_order_actions.c \
              modules/orders/b2b_invoices.c \
              modules/orders/b2b_quickorder.c \
-             modules/orders/b2b_order_state.c
+             modules/orders/b2b_order_state.c \
+             modules/catalog/b2b_catalog_http.c \
+             modules/catalog/b2b_catalog_cache.c \
+             modules/catalog/b2b_catalog_db.c \
+             modules/catalog/b2b_catalog_worker.c \
+             modules/catalog/b2b_catalog_bench.c \
+             modules/catalog/b2b_catalog_query.c
 CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h include/b2b_pricing_api.h \
              modules/orders/b2b_orders.h modules/orders/b2b_quickorder.h \
-             modules/orders/b2b_order_state.h modules/orders/b2b_orders_sql.h
+             modules/orders/b2b_order_state.h modules/orders/b2b_orders_sql.h \
+             modules/catalog/b2b_catalog.h modules/catalog/b2b_catalog_query.h \
+             include/b2b_catalog_api.h
 
 # Pure C unit test programs (TAP on stdout) live in build/unit/; each
 # capability's fragment appends its programs to UNIT_TESTS.
 UNIT_TESTS :=
 -include modules/pricing/pricing.mk
 -include modules/orders/orders.mk
+-include modules/catalog/catalog.mk
 -include modules/erp/erp.mk
 
 # The ERP queue drain, stock sync and endpoints live in mod_b2bportal.so
@@ -66,16 +77,21 @@ all: .libs/mod_b2bportal.so .libs/mod_b2b_pricing.so
 
 .libs/mod_b2bportal.so: $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p build
-	$(APXS) -c -o mod_b2bportal.la $(addprefix -Wc$(,),$(WARN)) \
-	    $(addprefix -Wc$(,),$(INCLUDES)) $(CORE_SRCS) -ljansson -lhiredis -lcurl
+	@echo "  APXS  mod_b2bportal.so (log: build/apxs-core.log)"
+	@$(APXS) -c -o mod_b2bportal.la $(addprefix -Wc$(,),$(WARN)) \
+	    $(addprefix -Wc$(,),$(INCLUDES)) $(CORE_SRCS) -ljansson -lhiredis -lcurl \
+	    > build/apxs-core.log 2>&1 || { cat build/apxs-core.log; exit 1; }
 	@# apxs/libtool leaves its objects beside the sources; keep the tree tidy
 	@find . -path ./build -prune -o \( -name '*.lo' -o -name '*.slo' -o -name '*.o' \) -print | xargs -r rm -f
 
 .libs/mod_b2b_pricing.so: $(PRICING_SHELL_SRCS) $(PRICING_SHELL_HDRS) $(PRICING_CORE_SRCS) \
                           $(PRICING_JSON_SRCS) $(PRICING_HEADERS) $(CORE_HDRS)
-	$(APXS) -c -o mod_b2b_pricing.la $(addprefix -Wc$(,),$(WARN)) \
+	@mkdir -p build
+	@echo "  APXS  mod_b2b_pricing.so (log: build/apxs-pricing.log)"
+	@$(APXS) -c -o mod_b2b_pricing.la $(addprefix -Wc$(,),$(WARN)) \
 	    $(addprefix -Wc$(,),$(INCLUDES)) $(PRICING_SHELL_SRCS) $(PRICING_CORE_SRCS) \
-	    $(PRICING_JSON_SRCS) -ljansson -lhiredis
+	    $(PRICING_JSON_SRCS) -ljansson -lhiredis \
+	    > build/apxs-pricing.log 2>&1 || { cat build/apxs-pricing.log; exit 1; }
 	@find . -path ./build -prune -o \( -name '*.lo' -o -name '*.slo' -o -name '*.o' \) -print | xargs -r rm -f
 
 , := ,

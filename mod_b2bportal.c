@@ -28,6 +28,11 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->redis = NULL;
     conf->identity_ttl = B2B_UNSET;
     conf->diagnostics = B2B_UNSET;
+    conf->content_ttl = B2B_UNSET;
+    conf->content_cache_size = B2B_UNSET;
+    conf->inventory_max_age = B2B_UNSET;
+    conf->catalog_replica = NULL;
+    conf->replica_max_lag = B2B_UNSET;
     conf->auth_ttl = B2B_UNSET;
     conf->erp_adapter = NULL;
     conf->erp_url = NULL;
@@ -54,17 +59,35 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
                          ? add->identity_ttl : base->identity_ttl;
     conf->diagnostics = add->diagnostics != B2B_UNSET
                         ? add->diagnostics : base->diagnostics;
+    conf->content_ttl = add->content_ttl != B2B_UNSET
+                        ? add->content_ttl : base->content_ttl;
+    conf->content_cache_size = add->content_cache_size != B2B_UNSET
+                               ? add->content_cache_size : base->content_cache_size;
+    conf->inventory_max_age = add->inventory_max_age != B2B_UNSET
+                              ? add->inventory_max_age : base->inventory_max_age;
+    conf->catalog_replica = add->catalog_replica ? add->catalog_replica
+                                                 : base->catalog_replica;
+    conf->replica_max_lag = add->replica_max_lag != B2B_UNSET
+                            ? add->replica_max_lag : base->replica_max_lag;
     conf->auth_ttl = add->auth_ttl != B2B_UNSET ? add->auth_ttl : base->auth_ttl;
     conf->erp_adapter = add->erp_adapter ? add->erp_adapter : base->erp_adapter;
     conf->erp_url = add->erp_url ? add->erp_url : base->erp_url;
-    conf->erp_drain = add->erp_drain != B2B_UNSET ? add->erp_drain : base->erp_drain;
-    conf->erp_threads = add->erp_threads != B2B_UNSET ? add->erp_threads : base->erp_threads;
-    conf->erp_retry_max = add->erp_retry_max != B2B_UNSET ? add->erp_retry_max : base->erp_retry_max;
-    conf->erp_retry_base = add->erp_retry_base != B2B_UNSET ? add->erp_retry_base : base->erp_retry_base;
-    conf->erp_retry_cap = add->erp_retry_cap != B2B_UNSET ? add->erp_retry_cap : base->erp_retry_cap;
-    conf->erp_lease = add->erp_lease != B2B_UNSET ? add->erp_lease : base->erp_lease;
-    conf->erp_timeout = add->erp_timeout != B2B_UNSET ? add->erp_timeout : base->erp_timeout;
-    conf->erp_stock_interval = add->erp_stock_interval != B2B_UNSET ? add->erp_stock_interval : base->erp_stock_interval;
+    conf->erp_drain = add->erp_drain != B2B_UNSET
+                      ? add->erp_drain : base->erp_drain;
+    conf->erp_threads = add->erp_threads != B2B_UNSET
+                        ? add->erp_threads : base->erp_threads;
+    conf->erp_retry_max = add->erp_retry_max != B2B_UNSET
+                          ? add->erp_retry_max : base->erp_retry_max;
+    conf->erp_retry_base = add->erp_retry_base != B2B_UNSET
+                           ? add->erp_retry_base : base->erp_retry_base;
+    conf->erp_retry_cap = add->erp_retry_cap != B2B_UNSET
+                          ? add->erp_retry_cap : base->erp_retry_cap;
+    conf->erp_lease = add->erp_lease != B2B_UNSET
+                      ? add->erp_lease : base->erp_lease;
+    conf->erp_timeout = add->erp_timeout != B2B_UNSET
+                        ? add->erp_timeout : base->erp_timeout;
+    conf->erp_stock_interval = add->erp_stock_interval != B2B_UNSET
+                               ? add->erp_stock_interval : base->erp_stock_interval;
     return conf;
 }
 
@@ -205,6 +228,70 @@ static const char *set_diagnostics(cmd_parms *cmd, void *dconf, int flag)
 {
     (void)dconf;
     b2b_server_conf(cmd->server)->diagnostics = flag;
+    return NULL;
+}
+
+/* Seconds from lo to hi; NULL or the error text. */
+static const char *parse_seconds(const char *arg, long lo, long hi, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < lo || v > hi) {
+        return "out of range";
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+static const char *set_content_ttl(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (parse_seconds(arg, 0, 7 * 86400, &v)) {
+        return B2B_DIR_CONTENT_CACHE_TTL " takes seconds from 0 (off) to 604800";
+    }
+    b2b_server_conf(cmd->server)->content_ttl = v;
+    return NULL;
+}
+
+static const char *set_content_cache_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    (void)dconf;
+    if (*end || v < 1024 * 1024 || v > APR_INT64_C(4) * 1024 * 1024 * 1024) {
+        return B2B_DIR_CONTENT_CACHE_SIZE " takes bytes from 1048576 to 4294967296";
+    }
+    b2b_server_conf(cmd->server)->content_cache_size = v;
+    return NULL;
+}
+
+static const char *set_inventory_max_age(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (parse_seconds(arg, 0, 3600, &v)) {
+        return B2B_DIR_INVENTORY_MAX_AGE " takes seconds from 0 (always read) to 3600";
+    }
+    b2b_server_conf(cmd->server)->inventory_max_age = v;
+    return NULL;
+}
+
+static const char *set_catalog_replica(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    b2b_server_conf(cmd->server)->catalog_replica = *arg ? arg : NULL;
+    return NULL;
+}
+
+static const char *set_replica_max_lag(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (parse_seconds(arg, 1, 3600, &v)) {
+        return B2B_DIR_REPLICA_MAX_LAG " takes seconds from 1 to 3600";
+    }
+    b2b_server_conf(cmd->server)->replica_max_lag = v;
     return NULL;
 }
 
@@ -364,6 +451,20 @@ static const command_rec b2b_directives[] = {
     AP_INIT_FLAG(B2B_DIR_DIAGNOSTICS, set_diagnostics, NULL, RSRC_CONF,
                  "Enable POST /api/v1/_echo, which parses and echoes a JSON "
                  "body (tests only; default Off)"),
+    AP_INIT_TAKE1(B2B_DIR_CONTENT_CACHE_TTL, set_content_ttl, NULL, RSRC_CONF,
+                  "Seconds product content stays in the shared cache (default "
+                  "3600, 0 = off); a product change invalidates it at once"),
+    AP_INIT_TAKE1(B2B_DIR_CONTENT_CACHE_SIZE, set_content_cache_size, NULL, RSRC_CONF,
+                  "Bytes of shared memory for the catalog content cache "
+                  "(default 33554432)"),
+    AP_INIT_TAKE1(B2B_DIR_INVENTORY_MAX_AGE, set_inventory_max_age, NULL, RSRC_CONF,
+                  "Oldest stock figure the catalog may show, in seconds "
+                  "(default 30)"),
+    AP_INIT_TAKE1(B2B_DIR_CATALOG_REPLICA, set_catalog_replica, NULL, RSRC_CONF,
+                  "libpq conninfo of a read-only replica for catalog reads"),
+    AP_INIT_TAKE1(B2B_DIR_REPLICA_MAX_LAG, set_replica_max_lag, NULL, RSRC_CONF,
+                  "Replication lag in seconds beyond which catalog reads go to "
+                  "the primary (default 5)"),
     AP_INIT_TAKE1(B2B_DIR_AUTH_TTL, set_auth_ttl, NULL, RSRC_CONF,
                   "Seconds a successful password check is remembered per process "
                   "by the b2b auth provider (default 300, 0 = off)"),
@@ -406,6 +507,7 @@ static int b2b_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     b2b_account_register();
     b2b_cart_register();
     b2b_orders_register();
+    b2b_catalog_register(pconf);
     b2b_erp_register();
     b2b_worker_register_routes();
     return OK;

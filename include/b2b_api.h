@@ -96,6 +96,16 @@ int b2b_reply_error(request_rec *r, int status, const char *code,
                     const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* 503 database_unavailable with Retry-After; returns DONE. */
+int b2b_reply_db_down(request_rec *r);
+
+/* Query-string helpers. b2b_query_arg: the decoded value of ?name=, NULL if
+ * absent, "\x01" (never valid) if it does not decode. b2b_query_int: OK with
+ * *out set (dflt when absent), or DONE after answering 422. */
+const char *b2b_query_arg(request_rec *r, const char *name);
+int b2b_query_int(request_rec *r, const char *name, int dflt, int lo, int hi,
+                  int *out);
+
 /* Sends JSON text that is already encoded (e.g. from a pure C renderer). */
 int b2b_reply_json_text(request_rec *r, int status, const char *text);
 

@@ -167,6 +167,15 @@ is($r->code, 200, 'a pasted SKU list as text/plain');
 is_deeply([map { "$_->{sku}:$_->{qty}" } @{ $r->{json}{added} }],
           ['SKU-00020:4', 'SKU-00021:2', 'SKU-00022:1'], 'blanks and tabs separate, qty defaults to 1');
 
+# a product the account may not see: the catalog's access rules decide
+# (ACME-EMEA may not buy hazardous materials, SKU-00022)
+TODO: {
+    local $TODO = 'catalog access rules come with the catalog capability (b2b_product_visible)';
+    $r = api(POST => '/cart/import', user => 'emea-buyer', raw => "SKU-00022,1\n", content_type => 'text/csv');
+    is(($r->{json}{rejected}[0] || {})->{reason}, 'not_visible', 'rejected: not_visible');
+}
+api(DELETE => '/cart', user => 'emea-buyer');
+
 $r = api(POST => '/cart/import', user => 'na-buyer', raw => "SKU-00042,1\n", content_type => 'application/json');
 is($r->code, 415, 'import as JSON: 415');
 $r = api(POST => '/cart/import', user => 'na-buyer', raw => "SKU-00042,\xff\xfe\n", content_type => 'text/csv');

@@ -8,20 +8,22 @@
 --   stock    : SKU-00001..02000 get a billion units (old values kept).
 SET client_min_messages = warning;
 
+-- Accounts and buyers are kept if an earlier run left them: creating or
+-- deleting accounts changes prices (a snapshot rebuild), the run waits for it.
 DELETE FROM orders WHERE user_id IN (SELECT id FROM users WHERE username LIKE 'ckb-%');
-DELETE FROM memberships WHERE user_id IN (SELECT id FROM users WHERE username LIKE 'ckb-%');
-DELETE FROM users WHERE username LIKE 'ckb-%';
-DELETE FROM accounts WHERE code LIKE 'CKB-%';
-
 INSERT INTO accounts (code, name, currency, country, is_invoicing, credit_limit_minor)
 SELECT format('CKB-%s', lpad(i::text, 2, '0')), format('Checkout bench %s', i), 'USD', 'US',
        true, 100000000000000
-  FROM generate_series(1, :users) AS i ORDER BY i;
+  FROM generate_series(1, :users) AS i ORDER BY i
+ON CONFLICT (code) DO NOTHING;
+UPDATE accounts SET credit_used_minor = 0 WHERE code LIKE 'CKB-%' AND credit_used_minor <> 0;
 INSERT INTO users (username, password_hash, display_name, account_id)
 SELECT lower(a.code), :'hash', 'Checkout bench buyer', a.id
-  FROM accounts a WHERE a.code LIKE 'CKB-%' ORDER BY a.code;
+  FROM accounts a WHERE a.code LIKE 'CKB-%' ORDER BY a.code
+ON CONFLICT (username) DO NOTHING;
 INSERT INTO memberships (user_id, account_id, role)
-SELECT u.id, u.account_id, 'buyer' FROM users u WHERE u.username LIKE 'ckb-%';
+SELECT u.id, u.account_id, 'buyer' FROM users u WHERE u.username LIKE 'ckb-%'
+ON CONFLICT DO NOTHING;
 
 -- a run that could not clean up left its reservations: start from the saved values
 DO $$ BEGIN
@@ -43,4 +45,5 @@ SELECT min(id) AS user_base, max(id) - min(id) + 1 = :users AS users_ok
   FROM users WHERE username LIKE 'ckb-%' \gset
 SELECT count(*) = 2000 AS skus_ok FROM products
  WHERE id BETWEEN 1 AND 2000 AND sku = format('SKU-%s', lpad(id::text, 5, '0')) \gset
-\echo BASES :account_base :user_base :accounts_ok :users_ok :skus_ok
+SELECT version AS pricing_version FROM pricing_state WHERE id = 1 \gset
+\echo BASES :account_base :user_base :accounts_ok :users_ok :skus_ok :pricing_version

@@ -20,6 +20,12 @@
 #define B2B_DIR_DIAGNOSTICS       "B2BDiagnostics"
 #define B2B_DIR_CART_MAX_LINES    "B2BCartMaxLines"
 #define B2B_DIR_IMPORT_MAX_ROWS   "B2BQuickOrderMaxRows"
+/* catalog (modules/catalog) */
+#define B2B_DIR_CONTENT_CACHE_TTL  "B2BContentCacheTTL"
+#define B2B_DIR_CONTENT_CACHE_SIZE "B2BContentCacheSize"
+#define B2B_DIR_INVENTORY_MAX_AGE  "B2BInventoryMaxAge"
+#define B2B_DIR_CATALOG_REPLICA    "B2BCatalogReplica"
+#define B2B_DIR_REPLICA_MAX_LAG    "B2BCatalogReplicaMaxLag"
 #define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
 #define B2B_DIR_ERP_ADAPTER       "B2BErpAdapter"
 #define B2B_DIR_ERP_URL           "B2BErpURL"
@@ -42,6 +48,12 @@ typedef struct b2b_server_conf_t {
     const char *redis;           /* B2BRedis host:port */
     int identity_ttl;            /* B2BIdentityCacheTTL seconds, default 5 */
     int diagnostics;             /* B2BDiagnostics, default off */
+    /* catalog */
+    int content_ttl;             /* B2BContentCacheTTL seconds, default 3600 */
+    apr_int64_t content_cache_size; /* B2BContentCacheSize bytes, -1 unset */
+    int inventory_max_age;       /* B2BInventoryMaxAge seconds, default 30 */
+    const char *catalog_replica; /* B2BCatalogReplica conninfo */
+    int replica_max_lag;         /* B2BCatalogReplicaMaxLag seconds, default 5 */
     int auth_ttl;                /* B2BAuthCacheTTL seconds, default 300 */
     /* the ERP queue (modules/erp); read through b2b_erp_settings() */
     const char *erp_adapter;     /* B2BErpAdapter, default "http" */
@@ -66,6 +78,10 @@ typedef struct b2b_dir_conf_t {
 #define B2B_DEFAULT_API_BASE     "/api/v1"
 #define B2B_DEFAULT_MAX_BODY     (1024 * 1024)
 #define B2B_DEFAULT_IDENTITY_TTL 5
+#define B2B_DEFAULT_CONTENT_TTL        3600
+#define B2B_DEFAULT_CONTENT_CACHE_SIZE (32 * 1024 * 1024)
+#define B2B_DEFAULT_INVENTORY_MAX_AGE  30
+#define B2B_DEFAULT_REPLICA_MAX_LAG    5
 #define B2B_DEFAULT_AUTH_TTL     300
 
 extern module AP_MODULE_DECLARE_DATA b2bportal_module;
@@ -97,6 +113,8 @@ void b2b_account_register(void);
 /* modules/cart, modules/orders */
 void b2b_cart_register(void);
 void b2b_orders_register(void);
+/* modules/catalog (registers its own post_config and child_init hooks) */
+void b2b_catalog_register(apr_pool_t *pconf);
 /* modules/erp (the Apache side of the ERP queue and stock sync) */
 void b2b_erp_register(void);
 

@@ -126,6 +126,58 @@ int b2b_reply_error(request_rec *r, int status, const char *code,
     return OK;
 }
 
+int b2b_reply_db_down(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    b2b_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "database_unavailable",
+                    "The portal database is not answering; try again.");
+    return DONE;
+}
+
+/* ---- query strings ------------------------------------------------------ */
+
+const char *b2b_query_arg(request_rec *r, const char *name)
+{
+    const char *p;
+    apr_size_t n = strlen(name);
+    for (p = r->args; p && *p; ) {
+        if (!strncmp(p, name, n) && p[n] == '=') {
+            const char *v = p + n + 1, *e = strchr(v, '&');
+            char *val = e ? apr_pstrmemdup(r->pool, v, (apr_size_t)(e - v))
+                          : apr_pstrdup(r->pool, v);
+            if (ap_unescape_url(val) != OK) {
+                return "\x01";
+            }
+            return val;
+        }
+        p = strchr(p, '&');
+        if (p) {
+            p++;
+        }
+    }
+    return NULL;
+}
+
+int b2b_query_int(request_rec *r, const char *name, int dflt, int lo, int hi,
+                  int *out)
+{
+    const char *v = b2b_query_arg(r, name);
+    char *end;
+    long n;
+    if (!v) {
+        *out = dflt;
+        return OK;
+    }
+    n = strtol(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi) {
+        b2b_reply_error(r, HTTP_UNPROCESSABLE_ENTITY, "invalid_parameter",
+                        "%s must be an integer from %d to %d.", name, lo, hi);
+        return DONE;
+    }
+    *out = (int)n;
+    return OK;
+}
+
 /* ---- bodies ----------------------------------------------------------------- */
 
 /* Reads the whole body up to limit bytes; NULL + *status set on failure. */

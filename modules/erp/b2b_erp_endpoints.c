@@ -110,55 +110,6 @@ APLOG_USE_MODULE(b2bportal);
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-static int db_down(request_rec *r)
-{
-    apr_table_setn(r->err_headers_out, "Retry-After", "5");
-    return b2b_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "database_unavailable",
-                           "The portal database is not answering; try again.");
-}
-
-static const char *arg_of(request_rec *r, const char *name)
-{
-    const char *p;
-    apr_size_t n = strlen(name);
-    for (p = r->args; p && *p; ) {
-        if (!strncmp(p, name, n) && p[n] == '=') {
-            const char *v = p + n + 1, *e = strchr(v, '&');
-            char *val = e ? apr_pstrmemdup(r->pool, v, (apr_size_t)(e - v))
-                          : apr_pstrdup(r->pool, v);
-            if (ap_unescape_url(val) != OK) {
-                return "\x01";   /* never a valid value */
-            }
-            return val;
-        }
-        p = strchr(p, '&');
-        if (p) {
-            p++;
-        }
-    }
-    return NULL;
-}
-
-/* OK, or DONE after answering 422. */
-static int int_arg(request_rec *r, const char *name, int dflt, int lo, int hi, int *out)
-{
-    const char *v = arg_of(r, name);
-    char *end;
-    long n;
-    if (!v) {
-        *out = dflt;
-        return OK;
-    }
-    n = strtol(v, &end, 10);
-    if (!*v || *end || n < lo || n > hi) {
-        b2b_reply_error(r, HTTP_UNPROCESSABLE_ENTITY, "invalid_parameter",
-                        "%s must be an integer from %d to %d.", name, lo, hi);
-        return DONE;
-    }
-    *out = (int)n;
-    return OK;
-}
-
 /* A positive bigint id in a path segment. */
 static int id_ok(const char *s)
 {
@@ -218,7 +169,7 @@ static json_t *entry_json(const char **c)
 static int handle_queue_list(b2b_req_t *req)
 {
     request_rec *r = req->r;
-    const char *state = arg_of(r, "state"), *order = arg_of(r, "order");
+    const char *state = b2b_query_arg(r, "state"), *order = b2b_query_arg(r, "order");
     const char *args[6];
     apr_array_header_t *rows, *counts;
     ap_dbd_t *dbd;
@@ -226,8 +177,8 @@ static int handle_queue_list(b2b_req_t *req)
     int page, per_page, i;
     json_int_t total = 0;
 
-    if (int_arg(r, "page", 1, 1, 1000000, &page) != OK
-        || int_arg(r, "per_page", 50, 1, 200, &per_page) != OK) {
+    if (b2b_query_int(r, "page", 1, 1, 1000000, &page) != OK
+        || b2b_query_int(r, "per_page", 50, 1, 200, &per_page) != OK) {
         return OK;
     }
     if (state && *state && strcmp(state, "pending") && strcmp(state, "in_flight")
@@ -240,7 +191,7 @@ static int handle_queue_list(b2b_req_t *req)
                                "order must be an order id.");
     }
     if (!(dbd = b2b_db(r))) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     args[0] = args[1] = state ? state : "";
     args[2] = args[3] = order ? order : "";
@@ -249,7 +200,7 @@ static int handle_queue_list(b2b_req_t *req)
     rows = b2b_db_select(r, dbd, "b2b_erp_queue_list", 6, args, NULL);
     counts = rows ? b2b_db_select(r, dbd, "b2b_erp_queue_counts", 0, NULL, NULL) : NULL;
     if (!rows || !counts) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     items = json_array();
     for (i = 0; i < rows->nelts; i++) {
@@ -277,7 +228,7 @@ static int reply_entry(b2b_req_t *req, ap_dbd_t *dbd, const char *id, int with_a
     int i;
 
     if (!rows) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     if (rows->nelts == 0) {
         return b2b_reply_error(r, HTTP_NOT_FOUND, "queue_entry_not_found",
@@ -288,7 +239,7 @@ static int reply_entry(b2b_req_t *req, ap_dbd_t *dbd, const char *id, int with_a
         rows = b2b_db_select(r, dbd, "b2b_erp_queue_attempts", 1, args, NULL);
         if (!rows) {
             json_decref(entry);
-            return db_down(r);
+            return b2b_reply_db_down(r);
         }
         attempts = json_array();
         for (i = 0; i < rows->nelts; i++) {
@@ -312,7 +263,7 @@ static int handle_queue_get(b2b_req_t *req)
                                "No such outbox entry.");
     }
     if (!(dbd = b2b_db(req->r))) {
-        return db_down(req->r);
+        return b2b_reply_db_down(req->r);
     }
     return reply_entry(req, dbd, req->params[0], 1);
 }
@@ -332,13 +283,13 @@ static int handle_queue_retry(b2b_req_t *req)
                                "No such outbox entry.");
     }
     if (!(dbd = b2b_db(r))) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     args[0] = req->params[0];
     args[1] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, req->who->user_id);
     rows = b2b_db_select(r, dbd, "b2b_erp_queue_retry", 2, args, NULL);
     if (!rows || rows->nelts != 1) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     c = APR_ARRAY_IDX(rows, 0, const char **);
     if (!strcmp(c[0], "0")) {
@@ -361,7 +312,7 @@ static int handle_queue_retry(b2b_req_t *req)
 static int handle_reconciliation(b2b_req_t *req)
 {
     request_rec *r = req->r;
-    const char *all = arg_of(r, "all"), *args[3];
+    const char *all = b2b_query_arg(r, "all"), *args[3];
     apr_array_header_t *rows, *sum;
     const char **s;
     ap_dbd_t *dbd;
@@ -369,12 +320,12 @@ static int handle_reconciliation(b2b_req_t *req)
     int page, per_page, i;
     json_int_t total = 0;
 
-    if (int_arg(r, "page", 1, 1, 1000000, &page) != OK
-        || int_arg(r, "per_page", 50, 1, 200, &per_page) != OK) {
+    if (b2b_query_int(r, "page", 1, 1, 1000000, &page) != OK
+        || b2b_query_int(r, "per_page", 50, 1, 200, &per_page) != OK) {
         return OK;
     }
     if (!(dbd = b2b_db(r))) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     args[0] = all && (!strcmp(all, "1") || !strcmp(all, "true")) ? "1" : "0";
     args[1] = apr_itoa(r->pool, per_page);
@@ -382,7 +333,7 @@ static int handle_reconciliation(b2b_req_t *req)
     rows = b2b_db_select(r, dbd, "b2b_erp_recon_list", 3, args, NULL);
     sum = rows ? b2b_db_select(r, dbd, "b2b_erp_recon_summary", 0, NULL, NULL) : NULL;
     if (!rows || !sum || sum->nelts != 1) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     items = json_array();
     for (i = 0; i < rows->nelts; i++) {
@@ -470,7 +421,7 @@ static int handle_stock_push(b2b_req_t *req)
     }
     if (!(dbd = b2b_db(r))) {
         json_decref(unknown);
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     text = json_dumps(clean, JSON_COMPACT);
     args[0] = text ? apr_pstrdup(r->pool, text) : "[]";
@@ -479,7 +430,7 @@ static int handle_stock_push(b2b_req_t *req)
     rows = b2b_db_select(r, dbd, "b2b_erp_stock_apply", 2, args, NULL);
     if (!rows || rows->nelts != 1) {
         json_decref(unknown);
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     c = APR_ARRAY_IDX(rows, 0, const char **);
     if (*c[4]) {
@@ -550,10 +501,10 @@ static int handle_order_status(b2b_req_t *req)
         erp_ref = json_string_value(ref);
     }
     if (!(dbd = b2b_db(r))) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     if (apr_dbd_transaction_start(dbd->driver, r->pool, dbd->handle, &trans)) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     args[0] = id;
     rows = b2b_db_select(r, dbd, "b2b_erp_status_lock", 1, args, NULL);
@@ -568,7 +519,7 @@ static int handle_order_status(b2b_req_t *req)
         apr_dbd_transaction_mode_set(dbd->driver, trans, APR_DBD_TRANSACTION_ROLLBACK);
     }
     if (apr_dbd_transaction_end(dbd->driver, r->pool, trans) || !rows) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     if (rows->nelts == 0) {
         return b2b_reply_error(r, HTTP_NOT_FOUND, "order_not_found", "No order %s.", id);

@@ -4,6 +4,7 @@
  * lookups and the catalog visibility hook, transactions, small parsers.
  */
 #include "b2b_orders.h"
+#include "b2b_catalog_api.h"
 #include "http_protocol.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
@@ -119,11 +120,18 @@ apr_status_t b2b_tx_end(b2b_tx_t *tx)
 int b2b_product_visible(const b2b_req_t *req, const b2b_account_ref_t *account,
                         const b2b_product_info_t *product)
 {
-    /* Catalog access rules (catalog_access_rules, nearest rule up the tree
-     * wins) belong to the catalog capability, which replaces this body. */
-    (void)req;
-    (void)account;
-    return product->active;
+    /* The catalog's access rules (include/b2b_catalog_api.h): the very
+     * decision behind the catalog's 404s. A database that cannot confirm it
+     * (-1) counts as not visible: nothing is sold the catalog would hide. */
+    APR_OPTIONAL_FN_TYPE(b2b_catalog_visible) *visible =
+        APR_RETRIEVE_OPTIONAL_FN(b2b_catalog_visible);
+    if (!product->active) {
+        return 0;
+    }
+    if (!visible || !account) {
+        return 1;
+    }
+    return visible(req->r, account->id, product->sku) == 1;
 }
 
 apr_hash_t *b2b_products_by_sku(request_rec *r, ap_dbd_t *dbd,

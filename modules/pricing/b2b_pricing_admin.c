@@ -139,12 +139,6 @@ static int reply_json_error(request_rec *r, const b2b_json_error_t *err)
     return OK;
 }
 
-static int db_down(request_rec *r)
-{
-    apr_table_setn(r->err_headers_out, "Retry-After", "5");
-    return b2b_reply_error(r, HTTP_SERVICE_UNAVAILABLE, "database_unavailable",
-                           "The portal database is not answering; try again.");
-}
 
 static const char *i64(apr_pool_t *p, apr_int64_t v)
 {
@@ -185,7 +179,7 @@ static int resolve_codes(b2b_req_t *req, ap_dbd_t *dbd, const b2b_rule_spec_t *s
 
     rows = b2b_db_select(r, dbd, "b2b_pr_lookup", 4, args, NULL);
     if (!rows || rows->nelts != 1) {
-        return db_down(r), DONE;
+        return b2b_reply_db_down(r), DONE;
     }
     row = APR_ARRAY_IDX(rows, 0, const char **);
     for (i = 0; i < 4; i++) {
@@ -293,7 +287,7 @@ static int load_rule(b2b_req_t *req, ap_dbd_t *dbd, const char *id, rule_row_t *
     const char *args[1] = { id };
     apr_array_header_t *rows = b2b_db_select(req->r, dbd, "b2b_pr_get", 1, args, NULL);
     if (!rows) {
-        return db_down(req->r), DONE;
+        return b2b_reply_db_down(req->r), DONE;
     }
     if (rows->nelts == 0) {
         return b2b_reply_error(req->r, HTTP_NOT_FOUND, "rule_not_found",
@@ -362,7 +356,7 @@ static int write_change(b2b_req_t *req, ap_dbd_t *dbd, const char *label, int na
 
     rv = apr_dbd_transaction_start(dbd->driver, r->pool, dbd->handle, &trans);
     if (rv) {
-        return db_down(r), DONE;
+        return b2b_reply_db_down(r), DONE;
     }
     rows = b2b_db_select(r, dbd, label, nargs, args, NULL);
     if (rows && rows->nelts == 1) {
@@ -421,48 +415,13 @@ static int reply_rule(b2b_req_t *req, ap_dbd_t *dbd, int status, const char *id,
 
 /* ---- endpoints ---------------------------------------------------------------- */
 
-static const char *arg_of(request_rec *r, const char *name)
-{
-    const char *args = r->args, *p;
-    apr_size_t n = strlen(name);
-    for (p = args; p && *p; ) {
-        if (!strncmp(p, name, n) && p[n] == '=') {
-            const char *v = p + n + 1, *e = strchr(v, '&');
-            char *val = e ? apr_pstrmemdup(r->pool, v, (apr_size_t)(e - v))
-                          : apr_pstrdup(r->pool, v);
-            ap_unescape_url(val);
-            return val;
-        }
-        p = strchr(p, '&');
-        if (p) p++;
-    }
-    return NULL;
-}
 
-static int int_arg(request_rec *r, const char *name, int dflt, int lo, int hi, int *out)
-{
-    const char *v = arg_of(r, name);
-    char *end;
-    long n;
-    if (!v) {
-        *out = dflt;
-        return OK;
-    }
-    n = strtol(v, &end, 10);
-    if (!*v || *end || n < lo || n > hi) {
-        return b2b_reply_error(r, HTTP_UNPROCESSABLE_ENTITY, "invalid_parameter",
-                               "%s must be an integer from %d to %d.", name, lo, hi),
-               DONE;
-    }
-    *out = (int)n;
-    return OK;
-}
 
 static int handle_list(b2b_req_t *req)
 {
     request_rec *r = req->r;
-    const char *kind = arg_of(r, "kind"), *account = arg_of(r, "account"),
-               *sku = arg_of(r, "sku");
+    const char *kind = b2b_query_arg(r, "kind"), *account = b2b_query_arg(r, "account"),
+               *sku = b2b_query_arg(r, "sku");
     const char *args[8];
     apr_array_header_t *rows;
     ap_dbd_t *dbd;
@@ -470,14 +429,14 @@ static int handle_list(b2b_req_t *req)
     int page, per_page, i;
     long total = 0;
 
-    if (int_arg(r, "page", 1, 1, 1000000, &page) != OK
-        || int_arg(r, "per_page", 50, 1, 200, &per_page) != OK) {
+    if (b2b_query_int(r, "page", 1, 1, 1000000, &page) != OK
+        || b2b_query_int(r, "per_page", 50, 1, 200, &per_page) != OK) {
         json_decref(items);
         return OK;
     }
     if (!(dbd = b2b_db(r))) {
         json_decref(items);
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     args[0] = args[1] = kind ? kind : "";
     args[2] = args[3] = account ? account : "";
@@ -487,7 +446,7 @@ static int handle_list(b2b_req_t *req)
     rows = b2b_db_select(r, dbd, "b2b_pr_list", 8, args, NULL);
     if (!rows) {
         json_decref(items);
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     for (i = 0; i < rows->nelts; i++) {
         const char **row = APR_ARRAY_IDX(rows, i, const char **);
@@ -506,7 +465,7 @@ static int handle_get(b2b_req_t *req)
     ap_dbd_t *dbd = b2b_db(req->r);
     char *end;
     if (!dbd) {
-        return db_down(req->r);
+        return b2b_reply_db_down(req->r);
     }
     if (apr_strtoi64(req->params[0], &end, 10) <= 0 || *end) {
         return b2b_reply_error(req->r, HTTP_NOT_FOUND, "rule_not_found",
@@ -529,7 +488,7 @@ static int handle_create(b2b_req_t *req)
         return OK;
     }
     if (!(dbd = b2b_db(r))) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     if (resolve_codes(req, dbd, &spec, &rr) != OK) {
         return OK;
@@ -579,7 +538,7 @@ static int handle_update(b2b_req_t *req)
                                req->params[0]);
     }
     if (!(dbd = b2b_db(r))) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     if (load_rule(req, dbd, req->params[0], &old) != OK
         || resolve_codes(req, dbd, &spec, &rr) != OK) {
@@ -609,7 +568,7 @@ static int handle_delete(b2b_req_t *req)
         return b2b_reply_error(r, HTTP_NOT_FOUND, "rule_not_found", "No such price rule.");
     }
     if (!(dbd = b2b_db(r))) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     if (load_rule(req, dbd, req->params[0], &old) != OK) {
         return OK;
@@ -677,7 +636,7 @@ static json_t *money(apr_pool_t *p, int64_t minor, int digits, const char *curre
 static int handle_preview(b2b_req_t *req)
 {
     request_rec *r = req->r;
-    const char *del = arg_of(r, "delete");
+    const char *del = b2b_query_arg(r, "delete");
     b2b_rule_spec_t spec;
     rule_row_t old, rr;
     int have_old = 0, have_new = 0, i, j, changed = 0;
@@ -700,7 +659,7 @@ static int handle_preview(b2b_req_t *req)
     int rv;
 
     if (!(dbd = b2b_db(r))) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     if (del) {
         char *end;
@@ -750,13 +709,13 @@ static int handle_preview(b2b_req_t *req)
                               NULL, 0, NULL, pv->in, B2B_ROW_PRODUCT, why, sizeof(why));
     }
     if (rv < 0) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     /* rules: all but the one being replaced or removed */
     rv = apr_dbd_select(dbd->driver, r->pool, dbd->handle, &res,
                         B2B_SQL_RULES_ALL, 0);
     if (rv) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
     {
         apr_pool_t *rp;
@@ -812,7 +771,7 @@ static int handle_preview(b2b_req_t *req)
     accts = b2b_db_select(r, dbd, "b2b_pr_affected_accounts", 9, aargs, NULL);
     skus = b2b_db_select(r, dbd, "b2b_pr_affected_skus", 4, sargs, NULL);
     if (!accts || !skus) {
-        return db_down(r);
+        return b2b_reply_db_down(r);
     }
 
     samples = json_array();
