@@ -50,6 +50,14 @@ UNIT_TESTS :=
 -include modules/catalog/catalog.mk
 -include modules/erp/erp.mk
 
+# The ERP queue drain, stock sync and endpoints live in mod_b2bportal.so
+# with the ERP client library they use.
+ERP_SHELL_SRCS := modules/erp/b2b_erp_apache.c modules/erp/b2b_erp_worker.c \
+                  modules/erp/b2b_erp_endpoints.c
+CORE_SRCS += $(ERP_SHELL_SRCS) $(ERP_CORE_SRCS)
+CORE_HDRS += modules/erp/b2b_erp_shell.h $(ERP_HDRS)
+INCLUDES  += $(ERP_INCLUDES)
+
 # mod_b2b_pricing: the engine (pure C, shared with the unit tests, fuzzers
 # and benchmarks) and its Apache shell.
 PRICING_SHELL_SRCS := modules/pricing/mod_b2b_pricing.c \

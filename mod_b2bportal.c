@@ -8,6 +8,7 @@
  *   </Location>
  */
 #include "b2b_core.h"
+#include "b2b_erp.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "ap_mpm.h"
@@ -33,6 +34,16 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->catalog_replica = NULL;
     conf->replica_max_lag = B2B_UNSET;
     conf->auth_ttl = B2B_UNSET;
+    conf->erp_adapter = NULL;
+    conf->erp_url = NULL;
+    conf->erp_drain = B2B_UNSET;
+    conf->erp_threads = B2B_UNSET;
+    conf->erp_retry_max = B2B_UNSET;
+    conf->erp_retry_base = B2B_UNSET;
+    conf->erp_retry_cap = B2B_UNSET;
+    conf->erp_lease = B2B_UNSET;
+    conf->erp_timeout = B2B_UNSET;
+    conf->erp_stock_interval = B2B_UNSET;
     return conf;
 }
 
@@ -59,6 +70,24 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->replica_max_lag = add->replica_max_lag != B2B_UNSET
                             ? add->replica_max_lag : base->replica_max_lag;
     conf->auth_ttl = add->auth_ttl != B2B_UNSET ? add->auth_ttl : base->auth_ttl;
+    conf->erp_adapter = add->erp_adapter ? add->erp_adapter : base->erp_adapter;
+    conf->erp_url = add->erp_url ? add->erp_url : base->erp_url;
+    conf->erp_drain = add->erp_drain != B2B_UNSET
+                      ? add->erp_drain : base->erp_drain;
+    conf->erp_threads = add->erp_threads != B2B_UNSET
+                        ? add->erp_threads : base->erp_threads;
+    conf->erp_retry_max = add->erp_retry_max != B2B_UNSET
+                          ? add->erp_retry_max : base->erp_retry_max;
+    conf->erp_retry_base = add->erp_retry_base != B2B_UNSET
+                           ? add->erp_retry_base : base->erp_retry_base;
+    conf->erp_retry_cap = add->erp_retry_cap != B2B_UNSET
+                          ? add->erp_retry_cap : base->erp_retry_cap;
+    conf->erp_lease = add->erp_lease != B2B_UNSET
+                      ? add->erp_lease : base->erp_lease;
+    conf->erp_timeout = add->erp_timeout != B2B_UNSET
+                        ? add->erp_timeout : base->erp_timeout;
+    conf->erp_stock_interval = add->erp_stock_interval != B2B_UNSET
+                               ? add->erp_stock_interval : base->erp_stock_interval;
     return conf;
 }
 
@@ -278,6 +307,127 @@ static const char *set_auth_ttl(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* 1 if arg is a whole number in [lo, hi] (then *out is set). */
+static int int_in_range(const char *arg, long lo, long hi, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end || v < lo || v > hi) {
+        return 0;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+static const char *set_erp_adapter(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    if (!b2b_erp_adapter_find(arg)) {
+        const b2b_erp_adapter_t *const *a = b2b_erp_adapters();
+        const char *names = "";
+        for (; *a; a++) {
+            names = apr_pstrcat(cmd->pool, names, *names ? ", " : "", (*a)->name, NULL);
+        }
+        return apr_pstrcat(cmd->pool, B2B_DIR_ERP_ADAPTER " takes one of: ", names, NULL);
+    }
+    b2b_server_conf(cmd->server)->erp_adapter = arg;
+    return NULL;
+}
+
+static const char *set_erp_url(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    (void)dconf;
+    if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
+        return B2B_DIR_ERP_URL " takes the ERP's base URL, http://... or https://...";
+    }
+    b2b_server_conf(cmd->server)->erp_url = arg;
+    return NULL;
+}
+
+static const char *set_erp_drain(cmd_parms *cmd, void *dconf, int flag)
+{
+    (void)dconf;
+    b2b_server_conf(cmd->server)->erp_drain = flag;
+    return NULL;
+}
+
+static const char *set_erp_threads(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (!int_in_range(arg, 1, B2B_ERP_MAX_THREADS, &v)) {
+        return B2B_DIR_ERP_THREADS " takes a thread count from 1 to 64";
+    }
+    b2b_server_conf(cmd->server)->erp_threads = v;
+    return NULL;
+}
+
+static const char *set_erp_retry_max(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (!int_in_range(arg, 1, 1000, &v)) {
+        return B2B_DIR_ERP_RETRY_MAX " takes a number of attempts from 1 to 1000";
+    }
+    b2b_server_conf(cmd->server)->erp_retry_max = v;
+    return NULL;
+}
+
+static const char *set_erp_retry_base(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (!int_in_range(arg, 1, 3600000, &v)) {
+        return B2B_DIR_ERP_RETRY_BASE " takes milliseconds from 1 to 3600000";
+    }
+    b2b_server_conf(cmd->server)->erp_retry_base = v;
+    return NULL;
+}
+
+static const char *set_erp_retry_cap(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (!int_in_range(arg, 1, 86400000, &v)) {
+        return B2B_DIR_ERP_RETRY_CAP " takes milliseconds from 1 to 86400000";
+    }
+    b2b_server_conf(cmd->server)->erp_retry_cap = v;
+    return NULL;
+}
+
+static const char *set_erp_lease(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (!int_in_range(arg, 2, 86400, &v)) {
+        return B2B_DIR_ERP_LEASE " takes seconds from 2 to 86400";
+    }
+    b2b_server_conf(cmd->server)->erp_lease = v;
+    return NULL;
+}
+
+static const char *set_erp_timeout(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (!int_in_range(arg, 100, 600000, &v)) {
+        return B2B_DIR_ERP_TIMEOUT " takes milliseconds from 100 to 600000";
+    }
+    b2b_server_conf(cmd->server)->erp_timeout = v;
+    return NULL;
+}
+
+static const char *set_erp_stock_interval(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    int v;
+    (void)dconf;
+    if (!int_in_range(arg, 0, 86400, &v)) {
+        return B2B_DIR_ERP_STOCK_INTERVAL " takes seconds from 0 (no pull) to 86400";
+    }
+    b2b_server_conf(cmd->server)->erp_stock_interval = v;
+    return NULL;
+}
+
 static const command_rec b2b_directives[] = {
     AP_INIT_TAKE1(B2B_DIR_API_BASE, set_api_base, NULL, ACCESS_CONF | RSRC_CONF,
                   "URL path the JSON API is mounted at (default /api/v1)"),
@@ -318,6 +468,29 @@ static const command_rec b2b_directives[] = {
     AP_INIT_TAKE1(B2B_DIR_AUTH_TTL, set_auth_ttl, NULL, RSRC_CONF,
                   "Seconds a successful password check is remembered per process "
                   "by the b2b auth provider (default 300, 0 = off)"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_ADAPTER, set_erp_adapter, NULL, RSRC_CONF,
+                  "ERP adapter the worker delivers orders with (default http)"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_URL, set_erp_url, NULL, RSRC_CONF,
+                  "Base URL of the ERP; unset: the order queue is not drained"),
+    AP_INIT_FLAG(B2B_DIR_ERP_DRAIN, set_erp_drain, NULL, RSRC_CONF,
+                 "Whether this node's worker delivers queued orders (default On); "
+                 "Off for nodes that only serve"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_THREADS, set_erp_threads, NULL, RSRC_CONF,
+                  "Delivery threads of the worker on this node (default 4)"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_RETRY_MAX, set_erp_retry_max, NULL, RSRC_CONF,
+                  "Attempts before an order goes to the dead letter (default 20)"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_RETRY_BASE, set_erp_retry_base, NULL, RSRC_CONF,
+                  "First retry delay ceiling in ms, doubled per attempt, with "
+                  "full jitter (default 1000)"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_RETRY_CAP, set_erp_retry_cap, NULL, RSRC_CONF,
+                  "Largest retry delay in ms (default 600000)"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_LEASE, set_erp_lease, NULL, RSRC_CONF,
+                  "Seconds a claimed order stays with its worker before another "
+                  "node may take it over (default 60)"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_TIMEOUT, set_erp_timeout, NULL, RSRC_CONF,
+                  "Longest one ERP call may take, in ms (default 10000)"),
+    AP_INIT_TAKE1(B2B_DIR_ERP_STOCK_INTERVAL, set_erp_stock_interval, NULL, RSRC_CONF,
+                  "Seconds between stock pulls from the ERP (default 30, 0 = off)"),
     {NULL}
 };
 
@@ -335,6 +508,7 @@ static int b2b_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     b2b_cart_register();
     b2b_orders_register();
     b2b_catalog_register(pconf);
+    b2b_erp_register();
     b2b_worker_register_routes();
     return OK;
 }

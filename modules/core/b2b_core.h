@@ -27,9 +27,20 @@
 #define B2B_DIR_CATALOG_REPLICA    "B2BCatalogReplica"
 #define B2B_DIR_REPLICA_MAX_LAG    "B2BCatalogReplicaMaxLag"
 #define B2B_DIR_AUTH_TTL          "B2BAuthCacheTTL"
+#define B2B_DIR_ERP_ADAPTER       "B2BErpAdapter"
+#define B2B_DIR_ERP_URL           "B2BErpURL"
+#define B2B_DIR_ERP_DRAIN         "B2BErpDrain"
+#define B2B_DIR_ERP_THREADS       "B2BErpThreads"
+#define B2B_DIR_ERP_RETRY_MAX     "B2BErpRetryMax"
+#define B2B_DIR_ERP_RETRY_BASE    "B2BErpRetryBase"
+#define B2B_DIR_ERP_RETRY_CAP     "B2BErpRetryCap"
+#define B2B_DIR_ERP_LEASE         "B2BErpLease"
+#define B2B_DIR_ERP_TIMEOUT       "B2BErpTimeout"
+#define B2B_DIR_ERP_STOCK_INTERVAL "B2BErpStockInterval"
 
 #define B2B_UNSET      (-1)
 #define B2B_UNSET_SIZE ((apr_off_t)-1)
+#define B2B_ERP_MAX_THREADS 64     /* B2BErpThreads upper bound */
 
 typedef struct b2b_server_conf_t {
     int worker_enabled;          /* B2BWorker, default on */
@@ -44,6 +55,17 @@ typedef struct b2b_server_conf_t {
     const char *catalog_replica; /* B2BCatalogReplica conninfo */
     int replica_max_lag;         /* B2BCatalogReplicaMaxLag seconds, default 5 */
     int auth_ttl;                /* B2BAuthCacheTTL seconds, default 300 */
+    /* the ERP queue (modules/erp); read through b2b_erp_settings() */
+    const char *erp_adapter;     /* B2BErpAdapter, default "http" */
+    const char *erp_url;         /* B2BErpURL; unset: the queue is not drained */
+    int erp_drain;               /* B2BErpDrain: this node delivers, default on */
+    int erp_threads;             /* B2BErpThreads, default 4 */
+    int erp_retry_max;           /* B2BErpRetryMax attempts, default 20 */
+    int erp_retry_base;          /* B2BErpRetryBase ms, default 1000 */
+    int erp_retry_cap;           /* B2BErpRetryCap ms, default 600000 */
+    int erp_lease;               /* B2BErpLease seconds, default 60 */
+    int erp_timeout;             /* B2BErpTimeout ms, default 10000 */
+    int erp_stock_interval;      /* B2BErpStockInterval seconds, default 30 */
 } b2b_server_conf_t;
 
 typedef struct b2b_dir_conf_t {
@@ -93,6 +115,8 @@ void b2b_cart_register(void);
 void b2b_orders_register(void);
 /* modules/catalog (registers its own post_config and child_init hooks) */
 void b2b_catalog_register(apr_pool_t *pconf);
+/* modules/erp (the Apache side of the ERP queue and stock sync) */
+void b2b_erp_register(void);
 
 /* modules/worker */
 void b2b_worker_reset(apr_pool_t *pconf);
