@@ -179,14 +179,16 @@ is(scalar(@{ $imp->{json}{rejected} || [] }), 1, 'quick order: the hazmat row is
 is(scalar(@{ $imp->{json}{added} || [] }), 1, 'and the visible row added');
 sql("DELETE FROM cart_lines; DELETE FROM carts");
 
-# A quote of a product the caller may not see must be the same 404. The
-# quote endpoint belongs to mod_b2b_pricing; b2b_catalog_visible is there
-# for it to call.
-TODO: {
-    local $TODO = 'POST /prices/quote does not ask b2b_catalog_visible yet';
+# A quote of a product the caller may not see must be the same 404
+# (mod_b2b_pricing asks b2b_catalog_visible).
+{
     my $r = api(POST => '/prices/quote', user => 'emea-buyer',
                 body => { lines => [{ sku => $HAZMAT, qty => 1 }] });
     is($r->code, 404, 'emea-buyer: quoting hazmat is 404');
+    is($r->{json}{error}{code}, 'unknown_sku', 'the same answer as a SKU that does not exist');
+    $r = api(POST => '/prices/quote', user => 'fr-buyer',
+             body => { lines => [{ sku => $HAZMAT, qty => 1 }] });
+    is($r->code, 200, 'fr-buyer (ACME-FR allows it again) may quote it');
 }
 
 done_testing();

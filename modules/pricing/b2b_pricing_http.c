@@ -9,6 +9,7 @@
  */
 #include "b2b_pricing_shell.h"
 #include "b2b_pricing_json.h"
+#include "b2b_catalog_api.h"
 #include "http_protocol.h"
 #include "apr_strings.h"
 
@@ -111,6 +112,27 @@ static int handle_quote(b2b_req_t *req)
     }
     else {
         generation = b2b_snapshot_generation(snap);
+    }
+
+    /* a product this account may not see is not found here either, exactly
+     * as in the catalog (the catalog owns the access rules) */
+    {
+        APR_OPTIONAL_FN_TYPE(b2b_catalog_visible) *visible =
+            APR_RETRIEVE_OPTIONAL_FN(b2b_catalog_visible);
+        for (i = 0; visible && i < qr->nlines; i++) {
+            int v = visible(r, req->acting->id, qr->lines[i].sku);
+            if (v != 1) {
+                if (snap) {
+                    b2b_pricing_release(slot);
+                }
+                if (v < 0) {
+                    return b2b_reply_db_down(r);
+                }
+                return b2b_reply_error(r, HTTP_NOT_FOUND, "unknown_sku",
+                                       "lines[%lu].sku: no product %s.",
+                                       (unsigned long)i, qr->lines[i].sku);
+            }
+        }
     }
 
     for (i = 0; i < qr->nlines; i++) {
