@@ -89,7 +89,9 @@ apr_array_header_t *b2b_db_select(request_rec *r, ap_dbd_t *dbd,
     if (!st) {
         return NULL;
     }
-    rv = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, &res, st, 0,
+    /* buffered (random=1): a streamed result makes the pgsql driver sleep
+     * 100 ms on an empty answer and report a failed statement as no rows */
+    rv = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, &res, st, 1,
                          nargs, args);
     if (rv) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, B2BLOG(00104)
