@@ -53,10 +53,15 @@ UNIT_TESTS :=
 # The ERP queue drain, stock sync and endpoints live in mod_b2bportal.so
 # with the ERP client library they use.
 ERP_SHELL_SRCS := modules/erp/b2b_erp_apache.c modules/erp/b2b_erp_worker.c \
-                  modules/erp/b2b_erp_endpoints.c
+                  modules/erp/b2b_erp_endpoints.c modules/erp/b2b_erp_time.c
 CORE_SRCS += $(ERP_SHELL_SRCS) $(ERP_CORE_SRCS)
-CORE_HDRS += modules/erp/b2b_erp_shell.h $(ERP_HDRS)
+CORE_HDRS += modules/erp/b2b_erp_shell.h modules/erp/b2b_erp_time.h $(ERP_HDRS)
 INCLUDES  += $(ERP_INCLUDES)
+# ISO 8601 times from the ERP: pure C, unit-tested alone.
+UNIT_TESTS += build/unit/erp_time
+build/unit/erp_time: modules/erp/tests/erp_time_test.c modules/erp/b2b_erp_time.c modules/erp/b2b_erp_time.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -g $(WARN) -Imodules/erp -o $@ $< modules/erp/b2b_erp_time.c
 
 # mod_b2b_pricing: the engine (pure C, shared with the unit tests, fuzzers
 # and benchmarks) and its Apache shell.

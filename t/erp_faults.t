@@ -18,7 +18,7 @@ use JSON::PP ();
 use File::Temp ();
 use POSIX ();
 
-plan tests => 29;
+plan tests => 31;
 
 my $prefix = 'b2b-' . install_id() . '-';
 my $SKU = 'SKU-01950';        # the SQL-made orders
@@ -108,7 +108,9 @@ $st = wait_drained(60, @ids);
 my $drain = time - $t1;
 is($st->{done}, 200, 'ERP up again: all 200 delivered');
 my $deliveries = effect_once('down, then up', $CHEAP, $level0, @ids);
-is($deliveries, 200, 'one delivery per order reached the ERP');
+my ($problems, $retried) = attempt_problems(@ids);
+is_deeply($problems, [], 'each order accepted by the ERP once, never sent twice at once')
+    or diag(join "\n", @$problems[0 .. ($#$problems < 9 ? $#$problems : 9)]);
 my $tries = sql("SELECT sum(attempts) FROM outbox WHERE order_id IN (" . join(',', @ids) . ")");
 diag(sprintf 'burst of 200 checkouts in %.2f s with the ERP down; %d attempts while down; drained %.1f s after it came back',
      $burst, $tries - 200, $drain);
@@ -141,6 +143,8 @@ is($st->{done}, 1000, 'all 1000 delivered');
 ok(!$st->{dead} && !$st->{pending} && !$st->{in_flight}, 'none dead, none left behind');
 $deliveries = effect_once('kill -9 x3', $SKU, $level0, @ids);
 cmp_ok($deliveries, '>=', 1000, 'deliveries cut off by a kill were made again');
+($problems) = attempt_problems(@ids);
+is_deeply($problems, [], 'kill -9 x3: no order sent twice at once, none accepted twice');
 diag(($deliveries - 1000) . ' delivery(ies) repeated after a kill; the ERP took each order once');
 
 # ---- graceful restart while draining ----
@@ -157,6 +161,8 @@ $st = wait_drained(90, @ids);
 is($st->{done}, 600, 'all 600 delivered');
 $deliveries = effect_once('graceful restart', $SKU, $level0, @ids);
 cmp_ok($deliveries, '>=', 600, 'every order reached the ERP');
+($problems) = attempt_problems(@ids);
+is_deeply($problems, [], 'graceful restart: no order sent twice at once, none accepted twice');
 @w = worker_pids($node->master_pid);
 is(scalar @w, 1, 'one worker runs after the restart');
 

@@ -10,6 +10,7 @@
 
 #include "b2b_core.h"
 #include "b2b_erp.h"
+#include "b2b_erp_time.h"
 
 /* Defaults of the B2BErp* directives. */
 #define B2B_ERP_DEFAULT_ADAPTER        "http"
@@ -37,10 +38,6 @@ typedef struct b2b_erp_settings_t {
 
 void b2b_erp_settings(server_rec *s, b2b_erp_settings_t *out);
 
-/* Checks an ISO 8601 time ("2026-12-03", "2026-12-03T17:04:38.498Z",
- * "...+02:00"; no zone means UTC) and writes it in a form PostgreSQL reads
- * the same way whatever its TimeZone: 0, or -1 if it is not a real time. */
-int b2b_erp_iso8601(const char *in, char *out, apr_size_t outlen);
 
 /* b2b_erp_worker.c: the worker tasks. */
 void b2b_erp_queue_task(b2b_worker_ctx_t *ctx, void *baton);

@@ -194,6 +194,18 @@ static int db_ready(erp_db_t *db)
         db_close(db);
         return -1;
     }
+    /* The worker's own bookkeeping (claims, results, history) may be lost by
+     * a PostgreSQL crash without harm: the order is then sent again with the
+     * same key, the ERP answers "already have it", and the same state is
+     * written again. So its commits do not wait for the WAL flush, which on
+     * a durable database costs more than the ERP call. Checkout's commit of
+     * the order and its outbox row stays synchronous. */
+    if (apr_dbd_query(db->driver, db->handle, &i, "SET synchronous_commit = off")) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, b2b_worker_server(db->ctx),
+                     B2BLOG(06009) "erp: could not relax synchronous_commit (%s); "
+                     "deliveries wait for each WAL flush",
+                     apr_dbd_error(db->driver, db->handle, 0));
+    }
     for (i = 0; i < db->nstmts; i++) {
         db->stmt[i] = NULL;
         if (apr_dbd_prepare(db->driver, db->pool, db->handle, db->sql[i],

@@ -15,7 +15,7 @@ use B2BTest;
 
 our @EXPORT = qw(sim sim_mode sim_orders sim_level sim_set_stock install_id key_of
                  make_orders queue_states wait_drained outbox_rows worker_pids
-                 httpd_pid check_effect_once drain_node);
+                 httpd_pid check_effect_once attempt_problems drain_node);
 
 my $json = JSON::PP->new->canonical->utf8;
 my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 1);
@@ -182,6 +182,32 @@ sub check_effect_once {
     return (\@bad, $deliveries // 0);
 }
 
+# What the attempt log says about these orders, as problems: an order sent
+# by two workers at once (an attempt that began before the previous one was
+# recorded), or accepted by the ERP other than once (delivered + "already
+# have it" answers). Retries after a failed attempt are fine: the key makes
+# them harmless. Returns (problems, number of orders tried more than once).
+sub attempt_problems {
+    my (@ids) = @_;
+    my $list = id_list(@ids);
+    my @bad;
+    for my $r (sql_rows(<<"SQL")) {
+WITH a AS (SELECT id, order_id, node, at - make_interval(secs => duration_ms / 1000.0) AS t0, at AS t1
+           FROM erp_attempts WHERE order_id IN ($list))
+SELECT DISTINCT a.order_id, a.node, b.node FROM a JOIN a b ON b.order_id = a.order_id AND b.id > a.id
+ WHERE b.t0 < a.t1
+SQL
+        push @bad, "order $r->[0]: attempts by $r->[1] and $r->[2] overlap";
+    }
+    for my $r (sql_rows("SELECT order_id, count(*) FILTER (WHERE outcome IN ('delivered', 'duplicate')), "
+                        . "string_agg(outcome, ',' ORDER BY id) FROM erp_attempts WHERE order_id IN ($list) "
+                        . "GROUP BY order_id HAVING count(*) FILTER (WHERE outcome IN ('delivered', 'duplicate')) <> 1")) {
+        push @bad, "order $r->[0]: accepted $r->[1] times ($r->[2])";
+    }
+    my $retried = sql("SELECT count(*) FROM outbox WHERE attempts > 1 AND order_id IN ($list)");
+    return (\@bad, $retried);
+}
+
 # ---- draining nodes ----------------------------------------------------------------
 
 # drain_node(1 or 2) -> a B2BErpTest::Node: its own httpd (scripts/httpd.sh,
@@ -212,8 +238,8 @@ B2BErpThreads 8
 B2BErpRetryBase 50
 B2BErpRetryCap 1000
 B2BErpRetryMax 100
-B2BErpTimeout 3000
-B2BErpLease 8
+B2BErpTimeout 10000
+B2BErpLease 15
 B2BErpStockInterval 0
 LogLevel warn b2bportal:info
 CONF
