@@ -242,7 +242,10 @@ static int db_rows(erp_db_t *db, apr_pool_t *p, int idx, int nargs, const char *
     apr_array_header_t *rows;
     int rv, cols = -1, i;
 
-    rv = apr_dbd_pselect(db->driver, p, db->handle, &res, db->stmt[idx], 0, nargs, args);
+    /* buffered (random=1): streamed, the pgsql driver sleeps 100 ms on an
+     * empty result and reports a failed statement as no rows */
+    rv = apr_dbd_pselect(db->driver, p, db->handle, &res, db->stmt[idx], 1,
+                         nargs, args);
     if (rv) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, b2b_worker_server(db->ctx),
                      B2BLOG(06002) "erp: a queue statement failed (%s); reconnecting",
