@@ -35,41 +35,13 @@ int b2b_import_max_rows(request_rec *r)
 
 /* ---- database -------------------------------------------------------------- */
 
-/* Fetches the whole result at once (random access). The streaming mode of
- * the pgsql driver hides statement errors as "no rows" and sleeps 100 ms on
- * an empty result; in a transaction that would be wrong and slow. */
+/* The core's select fetches whole results (a statement error is an error,
+ * not "no rows"), which a transaction needs. */
 apr_array_header_t *b2b_orders_select(request_rec *r, ap_dbd_t *dbd,
                                       const char *label, int nargs,
                                       const char **args)
 {
-    apr_dbd_prepared_t *st = b2b_db_stmt(r, dbd, label);
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    apr_array_header_t *rows;
-    int rv, cols, i;
-
-    if (!st) {
-        return NULL;
-    }
-    rv = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, &res, st, 1,
-                         nargs, args);
-    if (rv) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, B2BLOG(05001)
-                      "query %s failed: %s", label,
-                      apr_dbd_error(dbd->driver, dbd->handle, rv));
-        return NULL;
-    }
-    cols = apr_dbd_num_cols(dbd->driver, res);
-    rows = apr_array_make(r->pool, 8, sizeof(const char **));
-    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
-        const char **vals = apr_palloc(r->pool, sizeof(char *) * (cols > 0 ? cols : 1));
-        for (i = 0; i < cols; i++) {
-            const char *v = apr_dbd_get_entry(dbd->driver, row, i);
-            vals[i] = v ? apr_pstrdup(r->pool, v) : NULL;
-        }
-        APR_ARRAY_PUSH(rows, const char **) = vals;
-    }
-    return rows;
+    return b2b_db_select(r, dbd, label, nargs, args, NULL);
 }
 
 apr_status_t b2b_tx_begin(b2b_tx_t *tx, request_rec *r, ap_dbd_t *dbd)
