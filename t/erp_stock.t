@@ -9,7 +9,7 @@ use B2BTest;
 use B2BErpTest;
 use POSIX qw(strftime);
 
-plan tests => 33;
+plan tests => 35;
 
 my @SKU = qw(SKU-01961 SKU-01962 SKU-01963);
 sub portal { sql("SELECT s.on_hand || '/' || s.reserved FROM stock s JOIN products p ON p.id = s.product_id WHERE p.sku = '$_[0]'") }
@@ -83,6 +83,11 @@ $r = api(POST => '/erp/stock', user => 'erp', body => [ { sku => 'NO-SUCH-SKU', 
 is_deeply($r->{json}{unknown_skus}, ['NO-SUCH-SKU'], 'unknown SKUs are named, the rest applied');
 like(portal($SKU[1]), qr{^9/}, '... (a date alone is a time too)');
 is(api(POST => '/erp/stock', user => 'erp', body => [])->code, 200, 'an empty list: 200');
+# A mistyped year must not freeze the SKU until then.
+api(POST => '/erp/stock', user => 'erp', body => [ { sku => $SKU[2], on_hand => 1, as_of => '2099-01-01T00:00:00Z' } ]);
+$r = api(POST => '/erp/stock', user => 'erp', body => [ { sku => $SKU[2], on_hand => 2, as_of => iso_now(600) } ]);
+is($r->{json}{applied}, 1, 'a level dated 2099 counts as now: a later one still applies');
+like(portal($SKU[2]), qr{^2/}, '... and the portal follows it');
 
 # ---- refused, nothing written ----
 for my $bad ([ {} , 'an object without items' ],

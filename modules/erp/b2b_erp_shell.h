@@ -57,14 +57,16 @@ void b2b_erp_endpoints_register(void);
  * 'push'. Only a level newer than the one on file is applied: the ERP's
  * as_of decides, not the arrival order, and the same level seen again (a
  * pull's bound is inclusive) does not undo what happened in the portal
- * since. erp_stock keeps the ERP's number as it is; stock.on_hand follows
- * it, clamped to 0..2^31-1. Stock rows are locked
+ * since. A time in the future counts as now (plus 5 minutes of clock skew):
+ * a mistyped year must not freeze a SKU's level. erp_stock keeps the ERP's
+ * number as it is; stock.on_hand follows it, clamped to 0..2^31-1. Stock rows are locked
  * in product order, as checkout locks them. Answers: items, known SKUs,
  * levels newer than those on file, stock rows changed, unknown SKUs (the
  * first 20, comma separated), the largest as_of (ISO 8601, '' if none).
  */
 #define B2B_ERP_SQL_APPLY_STOCK \
-    "WITH items AS (SELECT DISTINCT ON (x.sku) x.sku, x.on_hand, x.as_of " \
+    "WITH items AS (SELECT DISTINCT ON (x.sku) x.sku, x.on_hand, " \
+    "  LEAST(x.as_of, now() + interval '5 minutes') AS as_of " \
     "  FROM jsonb_to_recordset(%s::jsonb) AS x (sku text, on_hand bigint, as_of timestamptz) " \
     "  ORDER BY x.sku, x.as_of DESC), " \
     "src AS (SELECT %s::text AS source), " \

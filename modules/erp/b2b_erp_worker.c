@@ -145,8 +145,11 @@ APLOG_USE_MODULE(b2bportal);
     "SELECT coalesce(" B2B_ERP_TS("stock_since") ", ''), (stock_since IS NULL " \
     "OR last_full_at IS NULL OR last_full_at < now() - interval '1 hour' " \
     "OR NOT EXISTS (SELECT 1 FROM erp_stock))::text FROM erp_sync WHERE id = 1"
+/* The cursor never passes our own clock: an ERP level dated in the future
+ * would otherwise hide every change until that date. */
 #define SQL_STOCK_OK \
-    "UPDATE erp_sync SET stock_since = GREATEST(stock_since, nullif(%s, '')::timestamptz), " \
+    "UPDATE erp_sync SET stock_since = GREATEST(stock_since, " \
+    "  LEAST(nullif(%s, '')::timestamptz, now())), " \
     "last_pull_at = now(), last_pull_ok_at = now(), last_pull_items = %s::int, " \
     "last_error = NULL, last_full_at = CASE WHEN %s = '1' THEN now() ELSE last_full_at END " \
     "WHERE id = 1"
