@@ -31,11 +31,13 @@ typedef struct {
  * ignored (clients may send more; nothing unknown changes a price). null = absent. */
 typedef struct {
     size_t nlines;
-    b2b_quote_line_t lines[B2B_QUOTE_MAX_LINES];
     int has_promo_code, has_currency, has_as_of;
     char promo_code[B2B_CODE_MAX + 1];
     char currency[4];
     int64_t as_of;             /* unix seconds (an ISO 8601 string or an integer in the body) */
+    /* Last, so that parsing clears only the fields above (lines is ~40 KB): entries past
+     * nlines are left as they were. */
+    b2b_quote_line_t lines[B2B_QUOTE_MAX_LINES];
 } b2b_quote_request_t;
 
 /* Returns B2B_OK, or B2B_ERR_BAD_VALUE with err filled. */
@@ -49,7 +51,8 @@ void b2b_quote_line_error(b2b_status_t status, size_t line, b2b_json_error_t *er
 
 /* API.md's quote answer, as a malloc'd NUL-terminated string (free() it), or NULL on
  * overflow of the totals / out of memory (err says which). quotes[i] answers req->lines[i];
- * all must have succeeded. */
+ * all must have succeeded. Compact JSON, the same bytes jansson's json_dumps gave; bytes of a
+ * sku or currency that are not UTF-8 come out as U+FFFD. */
 char *b2b_quote_render(const b2b_quote_request_t *req, const b2b_quote_t *quotes,
                        uint64_t pricing_generation, int explain, b2b_json_error_t *err);
 
