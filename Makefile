@@ -35,11 +35,13 @@ CORE_SRCS := mod_b2bportal.c \
              modules/catalog/b2b_catalog_db.c \
              modules/catalog/b2b_catalog_worker.c \
              modules/catalog/b2b_catalog_bench.c \
-             modules/catalog/b2b_catalog_query.c
+             modules/catalog/b2b_catalog_query.c \
+             modules/catalog/b2b_access_index.c
 CORE_HDRS := include/b2b_api.h modules/core/b2b_core.h include/b2b_pricing_api.h \
              modules/orders/b2b_orders.h modules/orders/b2b_quickorder.h \
              modules/orders/b2b_order_state.h modules/orders/b2b_orders_sql.h \
              modules/catalog/b2b_catalog.h modules/catalog/b2b_catalog_query.h \
+             modules/catalog/b2b_access_index.h \
              include/b2b_catalog_api.h
 
 # Pure C unit test programs (TAP on stdout) live in build/unit/; each

@@ -30,6 +30,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->diagnostics = B2B_UNSET;
     conf->content_ttl = B2B_UNSET;
     conf->content_cache_size = B2B_UNSET;
+    conf->catalog_index_size = B2B_UNSET;
     conf->inventory_max_age = B2B_UNSET;
     conf->catalog_replica = NULL;
     conf->replica_max_lag = B2B_UNSET;
@@ -63,6 +64,8 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
                         ? add->content_ttl : base->content_ttl;
     conf->content_cache_size = add->content_cache_size != B2B_UNSET
                                ? add->content_cache_size : base->content_cache_size;
+    conf->catalog_index_size = add->catalog_index_size != B2B_UNSET
+                               ? add->catalog_index_size : base->catalog_index_size;
     conf->inventory_max_age = add->inventory_max_age != B2B_UNSET
                               ? add->inventory_max_age : base->inventory_max_age;
     conf->catalog_replica = add->catalog_replica ? add->catalog_replica
@@ -254,15 +257,37 @@ static const char *set_content_ttl(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_content_cache_size(cmd_parms *cmd, void *dconf, const char *arg)
+/* Shared memory sizes: bytes from 1 MiB to 4 GiB; 0 or -1 on error. */
+static int parse_shm_bytes(const char *arg, apr_int64_t *out)
 {
     char *end;
     apr_int64_t v = apr_strtoi64(arg, &end, 10);
+    if (*end || end == arg || v < 1024 * 1024 || v > APR_INT64_C(4) * 1024 * 1024 * 1024) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static const char *set_content_cache_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t v;
     (void)dconf;
-    if (*end || v < 1024 * 1024 || v > APR_INT64_C(4) * 1024 * 1024 * 1024) {
+    if (parse_shm_bytes(arg, &v)) {
         return B2B_DIR_CONTENT_CACHE_SIZE " takes bytes from 1048576 to 4294967296";
     }
     b2b_server_conf(cmd->server)->content_cache_size = v;
+    return NULL;
+}
+
+static const char *set_catalog_index_size(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    apr_int64_t v;
+    (void)dconf;
+    if (parse_shm_bytes(arg, &v)) {
+        return B2B_DIR_CATALOG_INDEX_SIZE " takes bytes from 1048576 to 4294967296";
+    }
+    b2b_server_conf(cmd->server)->catalog_index_size = v;
     return NULL;
 }
 
@@ -457,6 +482,11 @@ static const command_rec b2b_directives[] = {
     AP_INIT_TAKE1(B2B_DIR_CONTENT_CACHE_SIZE, set_content_cache_size, NULL, RSRC_CONF,
                   "Bytes of shared memory for the catalog content cache "
                   "(default 33554432)"),
+    AP_INIT_TAKE1(B2B_DIR_CATALOG_INDEX_SIZE, set_catalog_index_size, NULL, RSRC_CONF,
+                  "Bytes of shared memory for the SKU -> access key index that "
+                  "answers 'may this account see this SKU' for quotes, carts "
+                  "and orders (two copies, about 33 bytes per product each; default "
+                  "33554432)"),
     AP_INIT_TAKE1(B2B_DIR_INVENTORY_MAX_AGE, set_inventory_max_age, NULL, RSRC_CONF,
                   "Oldest stock figure the catalog may show, in seconds "
                   "(default 30)"),

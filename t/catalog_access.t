@@ -150,8 +150,39 @@ sql("UPDATE products SET category_id = (SELECT id FROM categories WHERE code = '
      WHERE sku = '$HAND'");
 ok(wait_until(5, sub { get('emea-buyer', undef, "/products/$HAND")->code == 404 }),
    'a product moved into hazardous-materials is hidden from EMEA');
+# The quote (and the cart) ask the access index, which the worker rebuilds
+# at every catalog version: the moment the catalog says 404, so does the quote.
+my $quote = sub {
+    api(POST => '/prices/quote', user => $_[0], body => { lines => [{ sku => $_[1], qty => 1 }] })->code;
+};
+is($quote->('emea-buyer', $HAND), 404, 'and quoting it is 404 for EMEA');
+is($quote->('fr-buyer', $HAND), 200, 'FR (allowed hazmat again) still quotes it');
 sql("UPDATE products SET category_id = $cat WHERE sku = '$HAND'");
 ok(wait_until(5, sub { get('emea-buyer', undef, "/products/$HAND")->code == 200 }), 'and back');
+is($quote->('emea-buyer', $HAND), 200, 'and EMEA quotes it again');
+
+# A product taken off the catalog is not quotable either, and comes back.
+sql("UPDATE products SET active = false WHERE sku = '$HAND'");
+ok(wait_until(5, sub { get('na-buyer', undef, "/products/$HAND")->code == 404 }),
+   'a deactivated product is gone from the catalog');
+is($quote->('na-buyer', $HAND), 404, 'and from the quote');
+sql("UPDATE products SET active = true WHERE sku = '$HAND'");
+ok(wait_until(5, sub { get('na-buyer', undef, "/products/$HAND")->code == 200 }), 'reactivated');
+# prices follow within the pricing worker's staleness bound (a change made
+# in SQL, not through the admin API, publishes nothing on Redis)
+ok(wait_until(15, sub { $quote->('na-buyer', $HAND) == 200 }), 'and quotable again');
+
+# Those answers came from the index once it caught up with the catalog.
+my $ix = sub { api(GET => '/admin/status', user => 'portal-admin')->{json}{catalog} };
+ok(wait_until(5, sub { my $c = $ix->(); $c->{access_index}{version} == $c->{content_version} }),
+   'the access index is at the catalog version');
+my $before = $ix->()->{access_index};
+ok($before->{in_service}, 'the index is in service');
+is($before->{products}, sql('SELECT count(*) FROM catalog_cards'), 'it holds every card of the catalog');
+is($quote->('emea-buyer', $HAZMAT), 404, 'EMEA: hazmat still 404 through the index');
+is($quote->('fr-buyer', $HAZMAT), 200, 'FR: hazmat quotable through the index');
+cmp_ok($ix->()->{access_index}{answers}, '>=', $before->{answers} + 2,
+       'the index answered both (no database read per line)');
 
 # The same decision in SQL, for other modules.
 is(sql("SELECT b2b_catalog_visible((SELECT id FROM accounts WHERE code = 'ACME-EMEA'),

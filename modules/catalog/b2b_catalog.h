@@ -23,6 +23,7 @@
 
 #include "b2b_core.h"
 #include "b2b_catalog_query.h"
+#include "b2b_access_index.h"
 #include "apr_atomic.h"
 #include "apr_global_mutex.h"
 
@@ -59,8 +60,20 @@ typedef struct b2b_catalog_shm_t {
     volatile apr_uint64_t replica_fallbacks; /* replica failed or was behind */
     volatile apr_uint64_t stock_reads;
     volatile apr_uint64_t not_modified;
+    /* the access index: two slots in their own segment, a seqlock each */
+    volatile apr_uint32_t index_active;      /* 0, 1, or B2B_INDEX_NONE */
+    volatile apr_uint32_t index_seq[2];      /* odd while the worker writes it */
+    volatile apr_uint32_t index_too_big;     /* the last build did not fit */
+    volatile apr_uint64_t index_version;     /* content version of the active slot */
+    volatile apr_uint64_t index_products;
+    volatile apr_uint64_t index_bytes;
+    volatile apr_uint64_t index_build_ms;
+    volatile apr_uint64_t index_answers;     /* visibility asked of the index */
+    volatile apr_uint64_t index_fallbacks;   /* ... that had to read the content cache */
     char replica_error[200];
 } b2b_catalog_shm_t;
+
+#define B2B_INDEX_NONE 2
 
 /* Server settings with their defaults applied. */
 int b2b_catalog_content_ttl(server_rec *s);
@@ -83,6 +96,25 @@ apr_status_t b2b_catalog_cache_put(server_rec *s, const char *key,
                                    const unsigned char *data, unsigned int len,
                                    apr_time_t expiry, apr_pool_t *p);
 void b2b_catalog_cache_remove(server_rec *s, const char *key, apr_pool_t *p);
+
+/* The hidden access keys of an account at access version access_v as this
+ * process last saw them (a copy in p), or NULL; and keeping them. */
+const char *b2b_catalog_memo_hidden(apr_uint64_t access_v, apr_int64_t account,
+                                    apr_pool_t *p);
+void b2b_catalog_memo_hidden_put(apr_uint64_t access_v, apr_int64_t account,
+                                 const char *hidden);
+
+/* The access index (b2b_access_index.h) in shared memory. Readers: 1/0 as
+ * b2b_aix_lookup for the catalog at content version; -1 when the index
+ * cannot answer for that version right now (ask the content cache). */
+int b2b_catalog_index_key(apr_uint64_t version, const char *sku,
+                          char key[B2B_AIX_KEY_MAX]);
+/* The worker, the only writer: the slot to write into (readers of it are
+ * told to look away), then done with the block's size, or 0 if it did not
+ * fit and the old index stays. NULL if there is no index segment. */
+void *b2b_catalog_index_write_begin(apr_size_t *cap, unsigned *slot);
+void b2b_catalog_index_write_end(unsigned slot, apr_size_t used, apr_uint64_t version,
+                                 apr_uint64_t products);
 
 /* ---- b2b_catalog_db.c ----------------------------------------------------------- */
 

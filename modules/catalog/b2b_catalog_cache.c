@@ -16,12 +16,16 @@
 #include "ap_provider.h"
 #include "util_mutex.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 
 APLOG_USE_MODULE(b2bportal);
 
 static b2b_catalog_shm_t *shm;
 static apr_shm_t *shm_seg;
 static b2b_catalog_shm_t local_shm;   /* before post_config, or if shm failed */
+static apr_shm_t *index_seg;
+static char *index_base;               /* two slots of index_slot bytes */
+static apr_size_t index_slot;
 
 static const ap_socache_provider_t *provider;
 static ap_socache_instance_t *instance;
@@ -73,6 +77,7 @@ static apr_status_t cache_destroy(void *data)
     instance = NULL;
     mutex = NULL;
     shm = NULL;
+    index_base = NULL;
     return APR_SUCCESS;
 }
 
@@ -107,6 +112,26 @@ static int catalog_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     shm->magic = B2B_CATALOG_SHM_MAGIC;
     shm->replica_state = conf->catalog_replica ? B2B_REPLICA_UNKNOWN : B2B_REPLICA_NONE;
     shm->detail_epoch = 1;
+    shm->index_active = B2B_INDEX_NONE;
+
+    /* the access index: without it visibility goes through the content
+     * cache, slower but the same answer */
+    {
+        apr_int64_t isize = conf->catalog_index_size == B2B_UNSET
+                            ? B2B_DEFAULT_CATALOG_INDEX_SIZE : conf->catalog_index_size;
+        index_base = NULL;
+        rv = apr_shm_create(&index_seg, (apr_size_t)isize, NULL, pconf);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, B2BLOG(04007)
+                         "catalog: cannot create the %" APR_INT64_T_FMT "-byte access "
+                         "index (" B2B_DIR_CATALOG_INDEX_SIZE "); visibility checks "
+                         "read the content cache instead", isize);
+        }
+        else {
+            index_base = apr_shm_baseaddr_get(index_seg);
+            index_slot = ((apr_size_t)isize / 2) & ~(apr_size_t)7;
+        }
+    }
 
     provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, "shmcb",
                                   AP_SOCACHE_PROVIDER_VERSION);
@@ -161,8 +186,88 @@ void b2b_catalog_cache_attach(apr_pool_t *p, server_rec *s)
     }
 }
 
+/* ---- hidden keys, per process ----------------------------------------------
+ * Every request of a buyer needs the access keys hidden from its account;
+ * the shared cache has them, behind a cross-process mutex and a copy. A
+ * process keeps the last lists it saw here, keyed like the shared entries
+ * on the access version, so a rules change makes them unreachable at once.
+ * Direct-mapped on the account: a collision just replaces. */
+#define MEMO_SLOTS 1024
+
+typedef struct {
+    apr_uint64_t access_v;
+    apr_int64_t account;
+    char *hidden;              /* malloc'd; freed on replace and at exit */
+} memo_slot_t;
+
+static memo_slot_t *memo;
+static apr_thread_mutex_t *memo_lock;
+
+static apr_status_t memo_free(void *data)
+{
+    int i;
+    (void)data;
+    for (i = 0; memo && i < MEMO_SLOTS; i++) {
+        free(memo[i].hidden);
+    }
+    memo = NULL;
+    memo_lock = NULL;
+    return APR_SUCCESS;
+}
+
+static void memo_init(apr_pool_t *pchild)
+{
+    memo = NULL;
+    if (apr_thread_mutex_create(&memo_lock, APR_THREAD_MUTEX_DEFAULT, pchild)
+        == APR_SUCCESS) {
+        memo = apr_pcalloc(pchild, sizeof(*memo) * MEMO_SLOTS);
+        apr_pool_cleanup_register(pchild, NULL, memo_free, apr_pool_cleanup_null);
+    }
+}
+
+const char *b2b_catalog_memo_hidden(apr_uint64_t access_v, apr_int64_t account, apr_pool_t *p)
+{
+    memo_slot_t *m;
+    const char *found = NULL;
+    if (!memo || apr_thread_mutex_lock(memo_lock) != APR_SUCCESS) {
+        return NULL;
+    }
+    m = &memo[(apr_uint64_t)account % MEMO_SLOTS];
+    if (m->hidden && m->access_v == access_v && m->account == account) {
+        found = apr_pstrdup(p, m->hidden);
+    }
+    apr_thread_mutex_unlock(memo_lock);
+    return found;
+}
+
+void b2b_catalog_memo_hidden_put(apr_uint64_t access_v, apr_int64_t account,
+                                 const char *hidden)
+{
+    memo_slot_t *m;
+    char *copy = strdup(hidden);
+    if (!copy) {
+        return;
+    }
+    if (!memo || apr_thread_mutex_lock(memo_lock) != APR_SUCCESS) {
+        free(copy);
+        return;
+    }
+    m = &memo[(apr_uint64_t)account % MEMO_SLOTS];
+    if (m->hidden && m->access_v > access_v && m->account == account) {
+        free(copy);            /* a newer list is there already */
+    }
+    else {
+        free(m->hidden);
+        m->hidden = copy;
+        m->access_v = access_v;
+        m->account = account;
+    }
+    apr_thread_mutex_unlock(memo_lock);
+}
+
 static void catalog_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    memo_init(pchild);
     b2b_catalog_cache_attach(pchild, s);
     b2b_catalog_db_child_init(pchild, s);
 }
@@ -172,6 +277,63 @@ void b2b_catalog_cache_register(apr_pool_t *pconf)
     ap_mutex_register(pconf, B2B_CATALOG_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
     ap_hook_post_config(catalog_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(catalog_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+int b2b_catalog_index_key(apr_uint64_t version, const char *sku,
+                          char key[B2B_AIX_KEY_MAX])
+{
+    b2b_catalog_shm_t *sh = b2b_catalog_shm();
+    apr_uint32_t a = apr_atomic_read32(&sh->index_active), seq;
+    const char *block;
+    int rc;
+
+    if (!index_base || a > 1) {
+        return -1;
+    }
+    seq = __atomic_load_n(&sh->index_seq[a], __ATOMIC_ACQUIRE);
+    if (seq & 1) {
+        return -1;
+    }
+    block = index_base + (apr_size_t)a * index_slot;
+    if (b2b_aix_version(block, index_slot) != version) {
+        return -1;
+    }
+    rc = b2b_aix_lookup(block, index_slot, sku, key);
+    /* the writer may have started over this slot meanwhile: then the
+     * answer may be torn, whatever it says */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&sh->index_seq[a], __ATOMIC_RELAXED) != seq) {
+        return -1;
+    }
+    return rc;
+}
+
+void *b2b_catalog_index_write_begin(apr_size_t *cap, unsigned *slot)
+{
+    b2b_catalog_shm_t *sh = b2b_catalog_shm();
+    apr_uint32_t a = apr_atomic_read32(&sh->index_active);
+    if (!index_base) {
+        return NULL;
+    }
+    *slot = a == 0 ? 1 : 0;
+    *cap = index_slot;
+    __atomic_add_fetch(&sh->index_seq[*slot], 1, __ATOMIC_SEQ_CST);     /* odd */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return index_base + (apr_size_t)*slot * index_slot;
+}
+
+void b2b_catalog_index_write_end(unsigned slot, apr_size_t used, apr_uint64_t version,
+                                 apr_uint64_t products)
+{
+    b2b_catalog_shm_t *sh = b2b_catalog_shm();
+    __atomic_add_fetch(&sh->index_seq[slot], 1, __ATOMIC_RELEASE);      /* even */
+    apr_atomic_set32(&sh->index_too_big, used == 0);
+    if (used) {
+        apr_atomic_set64(&sh->index_version, version);
+        apr_atomic_set64(&sh->index_products, products);
+        apr_atomic_set64(&sh->index_bytes, used);
+        apr_atomic_set32(&sh->index_active, slot);
+    }
 }
 
 /* Ids are a 4-byte hash and the key (shmcb picks the subcache from the

@@ -209,12 +209,18 @@ static int load_hidden(cat_ctx_t *c)
 {
     const char *key = apr_psprintf(c->r->pool, "A|%" APR_UINT64_T_FMT "|%" APR_INT64_T_FMT,
                                    c->access_v, c->account_id);
-    unsigned char *buf = apr_palloc(c->r->pool, HIDDEN_MAX);
+    unsigned char *buf;
     unsigned int len = HIDDEN_MAX - 1;
 
-    if (b2b_catalog_cache_get(c->s, key, buf, &len) == APR_SUCCESS) {
+    if (content_expiry(c)
+        && (c->hidden = b2b_catalog_memo_hidden(c->access_v, c->account_id, c->r->pool))) {
+        /* this process read it at this version */
+    }
+    else if (b2b_catalog_cache_get(c->s, key, buf = apr_palloc(c->r->pool, HIDDEN_MAX), &len)
+             == APR_SUCCESS) {
         buf[len] = '\0';
         c->hidden = (const char *)buf;
+        b2b_catalog_memo_hidden_put(c->access_v, c->account_id, c->hidden);
     }
     else {
         const char *arg = apr_psprintf(c->r->pool, "%" APR_INT64_T_FMT, c->account_id);
@@ -243,6 +249,7 @@ static int load_hidden(cat_ctx_t *c)
                                   (const unsigned char *)c->hidden,
                                   (unsigned int)strlen(c->hidden), content_expiry(c),
                                   c->r->pool);
+            b2b_catalog_memo_hidden_put(v, c->account_id, c->hidden);
         }
     }
     apr_snprintf(c->hidden_hash, sizeof(c->hidden_hash), "%016" APR_UINT64_T_HEX_FMT,
@@ -907,19 +914,46 @@ static int handle_categories(b2b_req_t *req)
 
 /* ---- for other modules ----------------------------------------------------------------------------- */
 
+/* One context per request and account: a cart asks for every line, and the
+ * hidden keys are read once. */
+static cat_ctx_t *visible_ctx(request_rec *r, apr_int64_t account_id)
+{
+    const char *tag = apr_psprintf(r->pool, "b2b-catalog-visible:%" APR_INT64_T_FMT,
+                                   account_id);
+    cat_ctx_t *c = NULL;
+    apr_pool_userdata_get((void **)&c, tag, r->pool);
+    if (c) {
+        return c;
+    }
+    c = apr_palloc(r->pool, sizeof(*c));
+    if (cat_init(c, r, account_id, "") != 0 || load_hidden(c) != 0) {
+        return NULL;
+    }
+    apr_pool_userdata_setn(c, tag, NULL, r->pool);
+    return c;
+}
+
 static int b2b_catalog_visible(request_rec *r, apr_int64_t account_id, const char *sku)
 {
-    cat_ctx_t *c = apr_palloc(r->pool, sizeof(*c));
     char *s = apr_pstrdup(r->pool, sku ? sku : "");
+    char key[B2B_AIX_KEY_MAX];
     b2b_cq_detail_t d;
+    cat_ctx_t *c;
     int rc;
 
     if (!b2b_cq_sku_normalize(s)) {
         return 0;
     }
-    if (cat_init(c, r, account_id, "") != 0 || load_hidden(c) != 0) {
+    if (!(c = visible_ctx(r, account_id))) {
         return -1;
     }
+    /* the index answers for exactly the version the worker published; while
+     * it catches up, the content cache gives the same answer, slower */
+    if (c->precise && (rc = b2b_catalog_index_key(c->content_v, s, key)) >= 0) {
+        apr_atomic_inc64(&c->shm->index_answers);
+        return rc && !b2b_cq_key_listed(c->hidden, key);
+    }
+    apr_atomic_inc64(&c->shm->index_fallbacks);
     rc = load_detail(c, s, &d);
     if (c->db_open) {
         b2b_catalog_db_close(&c->db, 0);
@@ -945,7 +979,8 @@ static json_t *catalog_status(b2b_req_t *req)
     apr_uint64_t checked = apr_atomic_read64(&shm->replica_checked_us);
 
     return json_pack("{s:I,s:I,s:I,s:o,s:{s:b,s:i,s:I,s:I,s:I,s:I,s:o},s:i,"
-                     "s:{s:s,s:o,s:i,s:o,s:s},s:{s:I,s:I,s:I,s:I}}",
+                     "s:{s:s,s:o,s:i,s:o,s:s},s:{s:I,s:I,s:I,s:I},"
+                     "s:{s:b,s:I,s:I,s:I,s:I,s:b,s:I,s:I}}",
         "content_version", (json_int_t)apr_atomic_read64(&shm->content_version),
         "access_version", (json_int_t)apr_atomic_read64(&shm->access_version),
         "detail_epoch", (json_int_t)apr_atomic_read64(&shm->detail_epoch),
@@ -973,7 +1008,16 @@ static json_t *catalog_status(b2b_req_t *req)
             "primary", (json_int_t)apr_atomic_read64(&shm->reads_primary),
             "replica", (json_int_t)apr_atomic_read64(&shm->reads_replica),
             "replica_fallbacks", (json_int_t)apr_atomic_read64(&shm->replica_fallbacks),
-            "stock", (json_int_t)apr_atomic_read64(&shm->stock_reads));
+            "stock", (json_int_t)apr_atomic_read64(&shm->stock_reads),
+        "access_index",
+            "in_service", apr_atomic_read32(&shm->index_active) <= 1,
+            "version", (json_int_t)apr_atomic_read64(&shm->index_version),
+            "products", (json_int_t)apr_atomic_read64(&shm->index_products),
+            "bytes", (json_int_t)apr_atomic_read64(&shm->index_bytes),
+            "build_ms", (json_int_t)apr_atomic_read64(&shm->index_build_ms),
+            "too_big", apr_atomic_read32(&shm->index_too_big) != 0,
+            "answers", (json_int_t)apr_atomic_read64(&shm->index_answers),
+            "fallbacks", (json_int_t)apr_atomic_read64(&shm->index_fallbacks));
 }
 
 /* ---- registration ---------------------------------------------------------------------------------- */

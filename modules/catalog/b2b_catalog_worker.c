@@ -91,6 +91,11 @@ static int primary_open(b2b_worker_ctx_t *ctx, conn_t *c)
                         "WHERE version > %s::bigint ORDER BY version LIMIT 1001")
         || conn_prepare(c, "cw_heartbeat",
                         "UPDATE catalog_heartbeat SET at = clock_timestamp() WHERE id = 1")
+        || conn_prepare(c, "cw_index",
+                        /* one statement, one snapshot: the version is the
+                         * one these rows are at */
+                        "SELECT s.version, c.sku, c.access_key FROM catalog_state s "
+                        "LEFT JOIN catalog_cards c ON true WHERE s.id = 1")
         || conn_prepare(c, "cw_prune",
                         "DELETE FROM catalog_changes "
                         "WHERE changed_at < now() - interval '1 hour'")) {
@@ -222,13 +227,68 @@ static void apply_versions(server_rec *s, conn_t *c, apr_pool_t *p, b2b_catalog_
     *last = version;
 }
 
+/* The access index at the database's current version, into the slot no
+ * reader is sent to; returns that version, 0 if it failed (tried again next
+ * poll). Once per poll at most, and only when the version moved: a quiet
+ * catalog costs nothing. */
+static apr_uint64_t build_index(server_rec *s, conn_t *c, apr_pool_t *p,
+                               b2b_catalog_shm_t *shm)
+{
+    apr_time_t t0 = apr_time_now();
+    b2b_aix_builder_t *b;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    apr_uint64_t version = 0;
+    apr_size_t cap = 0, used = 0;
+    unsigned slot = 0;
+    int bad = 0, i, n;
+    void *dst;
+
+    res = conn_select(c, p, "cw_index", 0, NULL);
+    if (!res || !(b = b2b_aix_builder_new())) {
+        return 0;              /* next poll */
+    }
+    n = apr_dbd_num_tuples(c->driver, res);
+    for (i = 1; i <= n && apr_dbd_get_row(c->driver, p, res, &row, i) == 0; i++) {
+        const char *sku = apr_dbd_get_entry(c->driver, row, 1);
+        version = (apr_uint64_t)apr_atoi64(apr_dbd_get_entry(c->driver, row, 0));
+        if (sku && *sku
+            && b2b_aix_builder_add(b, sku, apr_dbd_get_entry(c->driver, row, 2)) != 0) {
+            bad = 1;
+        }
+    }
+    if (bad || !version) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, B2BLOG(04035)
+                     "catalog worker: the access index could not be built (%s); "
+                     "visibility checks read the content cache meanwhile",
+                     bad ? "out of memory or a malformed row" : "no catalog_state");
+        b2b_aix_builder_free(b);
+        return 0;
+    }
+    if ((dst = b2b_catalog_index_write_begin(&cap, &slot)) != NULL) {
+        used = b2b_aix_build(b, version, dst, cap);
+        b2b_catalog_index_write_end(slot, used, version, b2b_aix_builder_count(b));
+        if (!used) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, B2BLOG(04036)
+                         "catalog worker: the access index for %lu products needs %lu "
+                         "bytes per copy, more than half of " B2B_DIR_CATALOG_INDEX_SIZE
+                         " (%lu); raise it. Visibility checks read the content cache "
+                         "meanwhile", (unsigned long)b2b_aix_builder_count(b),
+                         (unsigned long)b2b_aix_builder_size(b), (unsigned long)cap * 2);
+        }
+        apr_atomic_set64(&shm->index_build_ms, (apr_uint64_t)(apr_time_now() - t0) / 1000);
+    }
+    b2b_aix_builder_free(b);
+    return version;
+}
+
 void b2b_catalog_worker_task(b2b_worker_ctx_t *ctx, void *baton)
 {
     server_rec *s = b2b_worker_server(ctx);
     b2b_catalog_shm_t *shm = b2b_catalog_shm();
     const char *replica = b2b_catalog_replica_conninfo(s);
     conn_t primary = { 0 }, rep = { 0 };
-    apr_uint64_t last = 0;
+    apr_uint64_t last = 0, index_for = 0;
     apr_time_t next_heartbeat = 0, next_prune = 0;
     apr_pool_t *iter;
     (void)baton;
@@ -261,6 +321,12 @@ void b2b_catalog_worker_task(b2b_worker_ctx_t *ctx, void *baton)
                        (apr_uint64_t)apr_atoi64(entry(&primary, iter, res, 1, 0)),
                        (apr_uint64_t)apr_atoi64(entry(&primary, iter, res, 1, 1)));
         apr_atomic_set64(&shm->polled_us, (apr_uint64_t)now);
+        if (last && last != index_for) {
+            /* the build may be at a newer version than we published: the
+             * next poll publishes that one and finds the index current */
+            apr_uint64_t built = build_index(s, &primary, iter, shm);
+            index_for = built >= last ? built : index_for;
+        }
 
         if (replica && now >= next_heartbeat) {
             int nrows = 0;

@@ -28,8 +28,22 @@ build/unit/catalog_query_asan: $(CATALOG_TEST_SRCS) $(CATALOG_PURE_HDRS)
 UNIT_TESTS += build/unit/catalog_query build/unit/catalog_query_asan
 
 .PHONY: catalog-unit bench-catalog
-catalog-unit: build/unit/catalog_query build/unit/catalog_query_asan
+catalog-unit: build/unit/catalog_query build/unit/catalog_query_asan \
+              build/unit/access_index build/unit/access_index_asan
 	prove -v --exec '' $^
 
 bench-catalog: deps all
 	@B2B_BENCH=catalog-page scripts/bench.sh
+
+# The access index (b2b_access_index.c): SKU -> access key in shared memory.
+AIX_TEST_SRCS := $(CATALOG_DIR)/tests/test_access_index.c $(CATALOG_DIR)/b2b_access_index.c
+
+build/unit/access_index: $(AIX_TEST_SRCS) $(CATALOG_DIR)/b2b_access_index.h
+	@mkdir -p build/unit
+	$(CC) $(CATALOG_CFLAGS) $(AIX_TEST_SRCS) -o $@
+
+build/unit/access_index_asan: $(AIX_TEST_SRCS) $(CATALOG_DIR)/b2b_access_index.h
+	@mkdir -p build/unit
+	$(CC) $(CATALOG_SAN_FLAGS) $(AIX_TEST_SRCS) -o $@
+
+UNIT_TESTS += build/unit/access_index build/unit/access_index_asan

@@ -23,6 +23,7 @@
 /* catalog (modules/catalog) */
 #define B2B_DIR_CONTENT_CACHE_TTL  "B2BContentCacheTTL"
 #define B2B_DIR_CONTENT_CACHE_SIZE "B2BContentCacheSize"
+#define B2B_DIR_CATALOG_INDEX_SIZE "B2BCatalogIndexSize"
 #define B2B_DIR_INVENTORY_MAX_AGE  "B2BInventoryMaxAge"
 #define B2B_DIR_CATALOG_REPLICA    "B2BCatalogReplica"
 #define B2B_DIR_REPLICA_MAX_LAG    "B2BCatalogReplicaMaxLag"
@@ -51,6 +52,7 @@ typedef struct b2b_server_conf_t {
     /* catalog */
     int content_ttl;             /* B2BContentCacheTTL seconds, default 3600 */
     apr_int64_t content_cache_size; /* B2BContentCacheSize bytes, -1 unset */
+    apr_int64_t catalog_index_size; /* B2BCatalogIndexSize bytes, -1 unset */
     int inventory_max_age;       /* B2BInventoryMaxAge seconds, default 30 */
     const char *catalog_replica; /* B2BCatalogReplica conninfo */
     int replica_max_lag;         /* B2BCatalogReplicaMaxLag seconds, default 5 */
@@ -80,6 +82,7 @@ typedef struct b2b_dir_conf_t {
 #define B2B_DEFAULT_IDENTITY_TTL 5
 #define B2B_DEFAULT_CONTENT_TTL        3600
 #define B2B_DEFAULT_CONTENT_CACHE_SIZE (32 * 1024 * 1024)
+#define B2B_DEFAULT_CATALOG_INDEX_SIZE (32 * 1024 * 1024)
 #define B2B_DEFAULT_INVENTORY_MAX_AGE  30
 #define B2B_DEFAULT_REPLICA_MAX_LAG    5
 #define B2B_DEFAULT_AUTH_TTL     300
