@@ -207,8 +207,6 @@ static int cat_init(cat_ctx_t *c, request_rec *r, apr_int64_t account_id,
 
 static int load_hidden(cat_ctx_t *c)
 {
-    const char *key = apr_psprintf(c->r->pool, "A|%" APR_UINT64_T_FMT "|%" APR_INT64_T_FMT,
-                                   c->access_v, c->account_id);
     unsigned char *buf;
     unsigned int len = HIDDEN_MAX - 1;
 
@@ -216,7 +214,10 @@ static int load_hidden(cat_ctx_t *c)
         && (c->hidden = b2b_catalog_memo_hidden(c->access_v, c->account_id, c->r->pool))) {
         /* this process read it at this version */
     }
-    else if (b2b_catalog_cache_get(c->s, key, buf = apr_palloc(c->r->pool, HIDDEN_MAX), &len)
+    else if (b2b_catalog_cache_get(c->s, apr_psprintf(c->r->pool, "A|%" APR_UINT64_T_FMT
+                                                      "|%" APR_INT64_T_FMT, c->access_v,
+                                                      c->account_id),
+                                   buf = apr_palloc(c->r->pool, HIDDEN_MAX), &len)
              == APR_SUCCESS) {
         buf[len] = '\0';
         c->hidden = (const char *)buf;
@@ -918,11 +919,10 @@ static int handle_categories(b2b_req_t *req)
  * hidden keys are read once. */
 static cat_ctx_t *visible_ctx(request_rec *r, apr_int64_t account_id)
 {
-    const char *tag = apr_psprintf(r->pool, "b2b-catalog-visible:%" APR_INT64_T_FMT,
-                                   account_id);
+    static const char tag[] = "b2b-catalog-visible";
     cat_ctx_t *c = NULL;
     apr_pool_userdata_get((void **)&c, tag, r->pool);
-    if (c) {
+    if (c && c->account_id == account_id) {
         return c;
     }
     c = apr_palloc(r->pool, sizeof(*c));

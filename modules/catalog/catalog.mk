@@ -10,7 +10,7 @@
 
 CATALOG_DIR        := modules/catalog
 CATALOG_PURE_SRCS  := $(CATALOG_DIR)/b2b_catalog_query.c
-CATALOG_PURE_HDRS  := $(CATALOG_DIR)/b2b_catalog_query.h
+CATALOG_PURE_HDRS  := $(CATALOG_DIR)/b2b_catalog_query.h tests/tap.h
 CATALOG_TEST_SRCS  := $(CATALOG_DIR)/tests/test_catalog_query.c $(CATALOG_PURE_SRCS)
 CATALOG_CFLAGS     := -std=c11 -Wall -Wextra -Werror -O2 -D_POSIX_C_SOURCE=200809L
 CATALOG_SAN_FLAGS  := -std=c11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
@@ -38,11 +38,11 @@ bench-catalog: deps all
 # The access index (b2b_access_index.c): SKU -> access key in shared memory.
 AIX_TEST_SRCS := $(CATALOG_DIR)/tests/test_access_index.c $(CATALOG_DIR)/b2b_access_index.c
 
-build/unit/access_index: $(AIX_TEST_SRCS) $(CATALOG_DIR)/b2b_access_index.h
+build/unit/access_index: $(AIX_TEST_SRCS) $(CATALOG_DIR)/b2b_access_index.h tests/tap.h
 	@mkdir -p build/unit
 	$(CC) $(CATALOG_CFLAGS) $(AIX_TEST_SRCS) -o $@
 
-build/unit/access_index_asan: $(AIX_TEST_SRCS) $(CATALOG_DIR)/b2b_access_index.h
+build/unit/access_index_asan: $(AIX_TEST_SRCS) $(CATALOG_DIR)/b2b_access_index.h tests/tap.h
 	@mkdir -p build/unit
 	$(CC) $(CATALOG_SAN_FLAGS) $(AIX_TEST_SRCS) -o $@
 

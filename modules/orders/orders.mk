@@ -9,7 +9,7 @@
 ORDERS_DIR        := modules/orders
 ORDERS_PURE_SRCS  := $(ORDERS_DIR)/b2b_quickorder.c $(ORDERS_DIR)/b2b_order_state.c
 ORDERS_PURE_HDRS  := $(ORDERS_DIR)/b2b_quickorder.h $(ORDERS_DIR)/b2b_order_state.h \
-                     $(ORDERS_DIR)/tests/tap.h
+                     tests/tap.h
 ORDERS_UNIT_CFLAGS ?= -std=c11 -Wall -Wextra -Werror -O1 -g -D_POSIX_C_SOURCE=200809L \
                       -fsanitize=address,undefined -fno-sanitize-recover=undefined
 

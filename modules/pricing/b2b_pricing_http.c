@@ -20,6 +20,15 @@ APLOG_USE_MODULE(b2b_pricing);
     "coalesce(error, '') FROM b2b_price_reference(%s, %s, %s::int, " \
     "nullif(%s, ''), nullif(%s, ''), to_timestamp(%s::bigint))"
 
+/* The catalog's access check, found once all modules are loaded (NULL: the
+ * catalog is not in this server, every SKU in the snapshot may be quoted). */
+static APR_OPTIONAL_FN_TYPE(b2b_catalog_visible) *visible;
+
+void b2b_pricing_http_optional_fns(void)
+{
+    visible = APR_RETRIEVE_OPTIONAL_FN(b2b_catalog_visible);
+}
+
 /* Sends a mapped error (the renderer adds the field at fault). */
 static int reply_json_error(request_rec *r, const b2b_json_error_t *err)
 {
@@ -117,8 +126,6 @@ static int handle_quote(b2b_req_t *req)
     /* a product this account may not see is not found here either, exactly
      * as in the catalog (the catalog owns the access rules) */
     {
-        APR_OPTIONAL_FN_TYPE(b2b_catalog_visible) *visible =
-            APR_RETRIEVE_OPTIONAL_FN(b2b_catalog_visible);
         for (i = 0; visible && i < qr->nlines; i++) {
             int v = visible(r, req->acting->id, qr->lines[i].sku);
             if (v != 1) {

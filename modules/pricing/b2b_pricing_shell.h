@@ -122,6 +122,8 @@ int b2b_pricing_load_all(const apr_dbd_driver_t *driver, apr_dbd_t *handle,
 void b2b_pricing_worker_task(b2b_worker_ctx_t *ctx, void *baton);
 void b2b_pricing_routes_register(void);
 void b2b_pricing_http_prepare(server_rec *s);
+/* optional_fn_retrieve hook: the catalog's visibility check */
+void b2b_pricing_http_optional_fns(void);
 void b2b_pricing_admin_register(void);
 /* Publish a change on Redis so every node's worker wakes now. */
 void b2b_pricing_notify(request_rec *r, apr_uint64_t version);

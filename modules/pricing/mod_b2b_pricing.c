@@ -221,6 +221,7 @@ static void pricing_register_hooks(apr_pool_t *p)
     ap_hook_post_config(pricing_post_config_dbd, NULL, before_core, APR_HOOK_MIDDLE);
     ap_hook_pre_config(pricing_pre_config, after_core, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pricing_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_optional_fn_retrieve(b2b_pricing_http_optional_fns, NULL, NULL, APR_HOOK_MIDDLE);
     APR_REGISTER_OPTIONAL_FN(b2b_pricing_quote);
     APR_REGISTER_OPTIONAL_FN(b2b_pricing_generation);
 }

@@ -5,20 +5,11 @@
  */
 #include "../b2b_access_index.h"
 
+#include "../../../tests/tap.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int tests, failed;
-
-static void ok(int cond, const char *name)
-{
-    tests++;
-    if (!cond) {
-        failed++;
-    }
-    printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static unsigned long long seed = 42;
 static unsigned rnd(void)
@@ -172,6 +163,5 @@ int main(void)
     test_build_and_find();
     test_edges();
     test_torn();
-    printf("1..%d\n", tests);
-    return failed ? 1 : 0;
+    return tap_done();
 }

@@ -3,20 +3,11 @@
  */
 #include "../b2b_catalog_query.h"
 
+#include "../../../tests/tap.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int tests, failed;
-
-static void ok(int cond, const char *name)
-{
-    tests++;
-    if (!cond) {
-        failed++;
-    }
-    printf("%sok %d - %s\n", cond ? "" : "not ", tests, name);
-}
 
 static int parse(const char *args, b2b_cq_params_t *p, b2b_cq_error_t *e)
 {
@@ -246,6 +237,5 @@ int main(void)
     test_records();
     test_keys();
     test_utf8();
-    printf("1..%d\n", tests);
-    return failed ? 1 : 0;
+    return tap_done();
 }

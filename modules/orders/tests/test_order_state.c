@@ -1,6 +1,6 @@
 /* test_order_state.c: unit tests of the order state machine (TAP). */
 #include "b2b_order_state.h"
-#include "tap.h"
+#include "../../../tests/tap.h"
 
 static void test_names(void)
 {

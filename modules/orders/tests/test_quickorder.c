@@ -1,6 +1,6 @@
 /* test_quickorder.c: unit tests of the quick-order parser (TAP). */
 #include "b2b_quickorder.h"
-#include "tap.h"
+#include "../../../tests/tap.h"
 
 #include <stdlib.h>
 

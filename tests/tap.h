@@ -1,14 +1,15 @@
-/* tap.h: a tiny TAP producer for the orders unit tests. ok() prints
+/* tap.h: a tiny TAP producer for the pure parts' unit tests (orders,
+ * catalog; t/unit.t runs them). ok() prints
  * "ok N - name" or "not ok N - name"; tap_done() prints the plan. */
-#ifndef ORDERS_TAP_H
-#define ORDERS_TAP_H
+#ifndef B2B_TAP_H
+#define B2B_TAP_H
 
 #include <stdio.h>
 #include <string.h>
 
 static int tap_count, tap_failed;
 
-static int ok(int cond, const char *name)
+static inline int ok(int cond, const char *name)
 {
     tap_count++;
     if (!cond) {
@@ -19,7 +20,7 @@ static int ok(int cond, const char *name)
     return cond;
 }
 
-static int is_num(long long got, long long want, const char *name)
+static inline int is_num(long long got, long long want, const char *name)
 {
     if (!ok(got == want, name)) {
         printf("#   got %lld, want %lld\n", got, want);
@@ -28,7 +29,7 @@ static int is_num(long long got, long long want, const char *name)
     return 1;
 }
 
-static int is_str(const char *got, const char *want, const char *name)
+static inline int is_str(const char *got, const char *want, const char *name)
 {
     if (!ok(got && want && !strcmp(got, want), name)) {
         printf("#   got '%s', want '%s'\n", got ? got : "(null)", want ? want : "(null)");
@@ -37,7 +38,7 @@ static int is_str(const char *got, const char *want, const char *name)
     return 1;
 }
 
-static int tap_done(void)
+static inline int tap_done(void)
 {
     printf("1..%d\n", tap_count);
     return tap_failed ? 1 : 0;
