@@ -1,9 +1,11 @@
-/* b2b_pricing_json.c — JSON mapping for pricing: quote request parsing with field-path errors
- * (jansson), the quote answer with money objects and the explanation (written directly, it is
- * on every quote), and the admin price rule (jansson).
+/* b2b_pricing_json.c — JSON mapping for pricing: quote request parsing (an allocation-free
+ * scanner for the usual shape, jansson for the rest and for every field-path error), the quote
+ * answer with money objects and the explanation (written directly, it is on every quote), and
+ * the admin price rule (jansson).
  * Decisions: unknown fields are ignored; null means absent; qty must be a JSON integer;
  * money amounts and percentages are decimal strings (never JSON numbers). */
 #include "b2b_pricing_json.h"
+#include "b2b_pricing_private.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -168,10 +170,216 @@ static json_t *member(json_t *obj, const char *key)
     return v && !json_is_null(v) ? v : NULL;
 }
 
-/* ---- quote request ---- */
+/* ---- quote request ----
+ * Two paths. The fast one scans the shape nearly every client sends, without allocating
+ * (jansson's tree cost ~1.3 us for a one-line body); anything else it calls "not mine", and
+ * the jansson one, the only source of errors and of every edge case, reads the body. */
+
+typedef struct {
+    const char *p, *end;    /* the body is not NUL-terminated: every read checks end */
+} quote_scan_t;
+
+/* JSON's whitespace, as jansson skips it. */
+static void qs_space(quote_scan_t *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+/* Whitespace, then c if it is next. */
+static int qs_eat(quote_scan_t *s, char c)
+{
+    qs_space(s);
+    if (s->p < s->end && *s->p == c) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A string of printable ASCII: escapes, control characters and UTF-8 are left to jansson. */
+static int qs_string(quote_scan_t *s, const char **str, size_t *n)
+{
+    if (!qs_eat(s, '"'))
+        return 0;
+    const char *start = s->p;
+    for (; s->p < s->end; s->p++) {
+        unsigned char c = (unsigned char)*s->p;
+        if (c == '"') {
+            *str = start;
+            *n = (size_t)(s->p++ - start);
+            return 1;
+        }
+        if (c < 0x20 || c >= 0x80 || c == '\\')
+            return 0;
+    }
+    return 0;
+}
+
+/* A string value into dst, NUL-terminated as jansson would hand it to the checks. Longer than
+ * B2B_CODE_MAX is not ours: every check below refuses that anyway. */
+static int qs_string_to(quote_scan_t *s, char dst[B2B_CODE_MAX + 1])
+{
+    const char *str;
+    size_t n;
+    if (!qs_string(s, &str, &n) || n > B2B_CODE_MAX)
+        return 0;
+    memcpy(dst, str, n);
+    dst[n] = '\0';
+    return 1;
+}
+
+/* A JSON integer as jansson reads it: -?(0|[1-9][0-9]*) within int64 (beyond is an error
+ * there). A fraction or exponent makes a real: the caller then finds '.' or 'e' where it
+ * wants ',' or '}', and gives up. */
+static int qs_int(quote_scan_t *s, int64_t *v)
+{
+    qs_space(s);
+    int neg = s->p < s->end && *s->p == '-';
+    s->p += neg;
+    if (s->p >= s->end || *s->p < '0' || *s->p > '9')
+        return 0;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, m = 0;
+    if (*s->p == '0') {
+        s->p++;
+        if (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+            return 0;                           /* leading zero: invalid JSON */
+    }
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+        unsigned d = (unsigned)(*s->p++ - '0');
+        if (m > (limit - d) / 10)
+            return 0;
+        m = m * 10 + d;
+    }
+    *v = !neg ? (int64_t)m : m > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)m;
+    return 1;
+}
+
+/* null, which member() reads as absent. */
+static int qs_null(quote_scan_t *s)
+{
+    qs_space(s);
+    if (s->end - s->p >= 4 && !memcmp(s->p, "null", 4)) {
+        s->p += 4;
+        return 1;
+    }
+    return 0;
+}
+
+static int qs_key(const char *k, size_t n, const char *want)
+{
+    return n == strlen(want) && !memcmp(k, want, n);
+}
+
+/* "lines": 1..B2B_QUOTE_MAX_LINES objects of exactly sku and qty. Writes only lines[i] for
+ * elements the body has, so when jansson takes over and succeeds, lines past its nlines are
+ * still as they were. */
+static int qs_lines(quote_scan_t *s, b2b_quote_request_t *out)
+{
+    size_t n = 0;
+    if (!qs_eat(s, '['))
+        return 0;
+    do {
+        if (n == B2B_QUOTE_MAX_LINES || !qs_eat(s, '{'))
+            return 0;
+        b2b_quote_line_t *line = &out->lines[n];
+        int have_sku = 0, have_qty = 0;
+        do {
+            const char *k;
+            size_t kn;
+            int64_t qty;
+            if (!qs_string(s, &k, &kn) || !qs_eat(s, ':'))
+                return 0;
+            if (!have_sku && qs_key(k, kn, "sku")) {
+                if (!qs_string_to(s, line->sku) || !sku_ok(line->sku))
+                    return 0;
+                have_sku = 1;
+            } else if (!have_qty && qs_key(k, kn, "qty")) {
+                if (!qs_int(s, &qty) || qty < 1 || qty > B2B_MAX_QTY)
+                    return 0;
+                line->qty = qty;
+                have_qty = 1;
+            } else {
+                return 0;                       /* unknown, repeated or extra member */
+            }
+        } while (qs_eat(s, ','));
+        if (!qs_eat(s, '}') || !have_sku || !have_qty)
+            return 0;
+        n++;
+    } while (qs_eat(s, ','));
+    if (!qs_eat(s, ']'))
+        return 0;
+    out->nlines = n;
+    return 1;
+}
+
+int b2b_quote_request_parse_fast(const char *body, size_t len, b2b_quote_request_t *out)
+{
+    enum { SEEN_LINES = 1, SEEN_PROMO = 2, SEEN_CURRENCY = 4, SEEN_AS_OF = 8 };
+    quote_scan_t s = { body, body + len };
+    unsigned seen = 0;
+    char text[B2B_CODE_MAX + 1];
+    if (!body)
+        return 0;
+    memset(out, 0, offsetof(b2b_quote_request_t, lines));
+    if (!qs_eat(&s, '{'))
+        return 0;
+    do {
+        const char *k;
+        size_t kn;
+        if (!qs_string(&s, &k, &kn) || !qs_eat(&s, ':'))
+            return 0;
+        if (!(seen & SEEN_LINES) && qs_key(k, kn, "lines")) {
+            seen |= SEEN_LINES;
+            if (!qs_lines(&s, out))
+                return 0;
+        } else if (!(seen & SEEN_PROMO) && qs_key(k, kn, "promo_code")) {
+            seen |= SEEN_PROMO;
+            if (!qs_null(&s)) {
+                if (!qs_string_to(&s, out->promo_code) || !code_ok(out->promo_code))
+                    return 0;
+                out->has_promo_code = 1;
+            }
+        } else if (!(seen & SEEN_CURRENCY) && qs_key(k, kn, "currency")) {
+            seen |= SEEN_CURRENCY;
+            if (!qs_null(&s)) {
+                if (!qs_string_to(&s, text) || !upper_n(text, 3))
+                    return 0;
+                memcpy(out->currency, text, 4);
+                out->has_currency = 1;
+            }
+        } else if (!(seen & SEEN_AS_OF) && qs_key(k, kn, "as_of")) {
+            seen |= SEEN_AS_OF;
+            if (!qs_null(&s)) {
+                if (s.p < s.end && *s.p == '"') {
+                    if (!qs_string_to(&s, text) ||
+                        b2b_time_parse(text, strlen(text), B2B_TIME_FLOOR, &out->as_of) != B2B_OK)
+                        return 0;
+                } else if (!qs_int(&s, &out->as_of)) {
+                    return 0;
+                }
+                out->has_as_of = 1;
+            }
+        } else {
+            return 0;                           /* unknown or repeated member */
+        }
+    } while (qs_eat(&s, ','));
+    if (!qs_eat(&s, '}') || !(seen & SEEN_LINES))
+        return 0;
+    qs_space(&s);
+    return s.p == s.end;                        /* nothing after the object */
+}
 
 b2b_status_t b2b_quote_request_parse(const char *body, size_t len, b2b_quote_request_t *out,
                                      b2b_json_error_t *err)
+{
+    if (b2b_quote_request_parse_fast(body, len, out))
+        return B2B_OK;
+    return b2b_quote_request_parse_jansson(body, len, out, err);
+}
+
+b2b_status_t b2b_quote_request_parse_jansson(const char *body, size_t len,
+                                             b2b_quote_request_t *out, b2b_json_error_t *err)
 {
     /* Not lines[]: 40 KB to clear for the one or two lines a quote usually has. */
     memset(out, 0, offsetof(b2b_quote_request_t, lines));

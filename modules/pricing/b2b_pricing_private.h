@@ -1,10 +1,12 @@
 /* b2b_pricing_private.h — what the pricing files share and nobody else sees: the input set's
- * internal rows and the snapshot's binary layout. Everything in the snapshot is an index or a
- * byte offset relative to the start of the blob, never a pointer. */
+ * internal rows, the snapshot's binary layout, and the quote body's two parse paths (for the
+ * tests and the fuzzer). Everything in the snapshot is an index or a byte offset relative to
+ * the start of the blob, never a pointer. */
 #ifndef B2B_PRICING_PRIVATE_H
 #define B2B_PRICING_PRIVATE_H
 
 #include "b2b_pricing.h"
+#include "b2b_pricing_json.h"
 
 #define B2B_NONE32 0xFFFFFFFFu       /* absent index */
 #define B2B_NEVER32 0xFFFFFFFEu      /* a reference that can never match (unknown name) */
@@ -252,5 +254,13 @@ static inline uint16_t b2b_country_key(const char *c)
 {
     return (uint16_t)(((uint8_t)c[0] << 8) | (uint8_t)c[1]);
 }
+
+/* ---- quote request body (b2b_pricing_json.c) ----
+ * b2b_quote_request_parse() tries the fast path, then jansson. The fast path returns 1 when it
+ * read the body, with out exactly as the jansson path fills it; 0 when the body is not in its
+ * shape (out's head and some lines may then hold anything; it never reports an error). */
+int b2b_quote_request_parse_fast(const char *body, size_t len, b2b_quote_request_t *out);
+b2b_status_t b2b_quote_request_parse_jansson(const char *body, size_t len,
+                                             b2b_quote_request_t *out, b2b_json_error_t *err);
 
 #endif /* B2B_PRICING_PRIVATE_H */

@@ -73,7 +73,7 @@ pricing-fuzz: $(PRICING_BUILD)/fuzz_quote_body $(PRICING_BUILD)/fuzz_rule_compil
 	cp -n $(PRICING_DIR)/tests/fuzz_seeds/quote_* $(PRICING_BUILD)/corpus_quote/ 2>/dev/null || true
 	cp -n $(PRICING_DIR)/tests/fuzz_seeds/rules_* $(PRICING_BUILD)/corpus_rules/ 2>/dev/null || true
 	$(PRICING_BUILD)/fuzz_quote_body -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
-	  $(PRICING_BUILD)/corpus_quote
+	  -dict=$(PRICING_DIR)/tests/fuzz_seeds/quote.dict $(PRICING_BUILD)/corpus_quote
 	$(PRICING_BUILD)/fuzz_rule_compiler -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	  $(PRICING_BUILD)/corpus_rules
 
