@@ -258,7 +258,10 @@ typedef enum {
     B2B_SCOPE_ALL = 0,        /* every rule (accounts, products, currencies kept) */
     B2B_SCOPE_ACCOUNT,        /* contract and promo rules whose account is in the subtree of id */
     B2B_SCOPE_PRODUCT_GROUP,  /* rules whose product_group_id = id or whose product is in group id */
-    B2B_SCOPE_SKU             /* rules whose product_id = id */
+    B2B_SCOPE_SKU,            /* rules whose product_id = id */
+    B2B_SCOPE_ACCOUNT_OWN     /* contract and promo rules of account id itself: what one
+                               * rule change on that account touches (its subtree's rules
+                               * are untouched), so far fewer rows to re-read */
 } b2b_scope_kind_t;
 typedef struct {
     b2b_scope_kind_t kind;

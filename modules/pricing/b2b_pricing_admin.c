@@ -159,7 +159,8 @@ static const char *time_arg(apr_pool_t *p, int64_t t)
 static const char *scope_name(b2b_scope_kind_t k)
 {
     switch (k) {
-    case B2B_SCOPE_ACCOUNT: return "account";
+    case B2B_SCOPE_ACCOUNT:
+    case B2B_SCOPE_ACCOUNT_OWN: return "account";
     case B2B_SCOPE_PRODUCT_GROUP: return "product_group";
     case B2B_SCOPE_SKU: return "sku";
     default: return "all";

@@ -198,7 +198,7 @@ static int scope_build(b2b_worker_ctx_t *ctx, pricing_db_t *db, apr_pool_t *p,
 
     scope.id = apr_atoi64(id);
     if (!strcmp(kind, "account")) {
-        scope.kind = B2B_SCOPE_ACCOUNT;
+        scope.kind = B2B_SCOPE_ACCOUNT_OWN;
         st = db->rules_account;
     }
     else if (!strcmp(kind, "product_group")) {

@@ -1528,6 +1528,7 @@ static int narrow_in_scope(const scope_t *s, int which, const b2b_snap_rule_t *x
     case B2B_SCOPE_ALL:
         return 1;
     case B2B_SCOPE_ACCOUNT:
+    case B2B_SCOPE_ACCOUNT_OWN:
         return which == NV_CONTRACTS && x->owner >= s->lo && x->owner < s->hi;
     case B2B_SCOPE_SKU:
         switch (which) {
@@ -1566,6 +1567,7 @@ static int wide_in_scope(const scope_t *s, int which, const b2b_snap_wide_t *x)
         return 0;
     switch (s->kind) {
     case B2B_SCOPE_ACCOUNT:
+    case B2B_SCOPE_ACCOUNT_OWN:
         return x->a != B2B_NONE32 && x->a >= s->lo && x->a < s->hi;
     case B2B_SCOPE_SKU:
         return x->b == s->product;
@@ -1584,7 +1586,8 @@ static int raw_in_scope(const scope_t *s, const b2b_scope_t *scope, const b2b_in
     switch (s->kind) {
     case B2B_SCOPE_ALL:
         return 1;
-    case B2B_SCOPE_ACCOUNT: {
+    case B2B_SCOPE_ACCOUNT:
+    case B2B_SCOPE_ACCOUNT_OWN: {
         if ((x->kind != B2B_KIND_CONTRACT && x->kind != B2B_KIND_PROMO) || !x->account_id)
             return 0;
         uint32_t a = find_account_id(s->v, x->account_id);
@@ -1663,6 +1666,16 @@ b2b_status_t b2b_snapshot_rebuild(const void *old, const b2b_scope_t *scope,
         s.hi = v.accounts[a].subtree_end;
         break;
     }
+    case B2B_SCOPE_ACCOUNT_OWN: {
+        /* accounts are numbered in preorder: the account alone is [a, a + 1) */
+        uint32_t a = find_account_id(&v, scope->id);
+        if (a == B2B_NONE32)
+            return B2B_ERR_STALE_SNAPSHOT;
+        s.lo = a;
+        s.hi = a + 1;
+        s.kind = B2B_SCOPE_ACCOUNT;
+        break;
+    }
     case B2B_SCOPE_SKU:
         s.product = find_product(&v, scope->id);
         if (s.product == B2B_NONE32)
@@ -1695,7 +1708,7 @@ b2b_status_t b2b_snapshot_rebuild(const void *old, const b2b_scope_t *scope,
         sort_n(r.nv[i].v, r.nv[i].n, narrow_rec, narrow_cmp[i]);
         const b2b_snap_rule_t *orecs = b2b_snap_section(old, narrow_section[i]);
         size_t nold = (size_t)b2b_snap_count(old, narrow_section[i]);
-        if (i == NV_CONTRACTS && scope->kind == B2B_SCOPE_ACCOUNT) {
+        if (i == NV_CONTRACTS && s.kind == B2B_SCOPE_ACCOUNT) {
             /* Contracts are sorted by account, the subtree is one preorder range: splice. */
             size_t a, b, lo = 0, hi = nold;
             while (lo < hi) {       /* first record with owner >= s.lo */

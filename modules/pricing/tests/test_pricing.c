@@ -871,6 +871,9 @@ static int in_scope(gen_data_t *d, size_t i, void *vctx)
     case B2B_SCOPE_ACCOUNT:
         return (r->kind == B2B_KIND_CONTRACT || r->kind == B2B_KIND_PROMO) && r->account_id &&
                account_under(d, r->account_id, c->scope.id);
+    case B2B_SCOPE_ACCOUNT_OWN:
+        return (r->kind == B2B_KIND_CONTRACT || r->kind == B2B_KIND_PROMO) &&
+               r->account_id == c->scope.id;
     case B2B_SCOPE_SKU:
         return r->kind != B2B_KIND_TAX && r->kind != B2B_KIND_FX && r->product_id == c->scope.id;
     case B2B_SCOPE_PRODUCT_GROUP:
@@ -909,6 +912,7 @@ static void mutate_scope(gen_data_t *d, const gen_params_t *p, scope_ctx_t *c)
         gen_rule_t *g = &d->rules[d->nrules - 1];
         switch (c->scope.kind) {
         case B2B_SCOPE_ACCOUNT:
+        case B2B_SCOPE_ACCOUNT_OWN:
             if (g->r.kind != B2B_KIND_CONTRACT && g->r.kind != B2B_KIND_PROMO)
                 g->r.kind = B2B_KIND_CONTRACT;
             if (g->r.kind == B2B_KIND_CONTRACT && !g->r.product_id && !g->r.product_group_id)
@@ -971,7 +975,8 @@ static int incremental_case(uint64_t seed, b2b_scope_kind_t kind)
     gen_make(&d, &p, seed);
     scope_ctx_t c = { { kind, 0 }, &d };
     switch (kind) {
-    case B2B_SCOPE_ACCOUNT: c.scope.id = (int64_t)gen_below(&d.rng, d.nacc) + 1; break;
+    case B2B_SCOPE_ACCOUNT:
+    case B2B_SCOPE_ACCOUNT_OWN: c.scope.id = (int64_t)gen_below(&d.rng, d.nacc) + 1; break;
     case B2B_SCOPE_SKU: c.scope.id = (int64_t)gen_below(&d.rng, d.nprod) + 1; break;
     case B2B_SCOPE_PRODUCT_GROUP: c.scope.id = (int64_t)gen_below(&d.rng, d.ngroups) + 1; break;
     default: break;
@@ -1020,6 +1025,14 @@ TEST(incremental_account_same_bytes)
         CHECK(incremental_case(seed, B2B_SCOPE_ACCOUNT));
 }
 
+/* One account's own rules, its subtree left as it was: what the worker
+ * rebuilds for a rule change on that account. */
+TEST(incremental_account_own_same_bytes)
+{
+    for (uint64_t seed = 1; seed <= 30; seed++)
+        CHECK(incremental_case(seed, B2B_SCOPE_ACCOUNT_OWN));
+}
+
 TEST(incremental_sku_same_bytes)
 {
     for (uint64_t seed = 1; seed <= 30; seed++)
@@ -1044,6 +1057,7 @@ TEST(incremental_large_sections)
     incremental_contracts = 8000;     /* 384 KB of contracts */
     for (uint64_t seed = 1; seed <= 3; seed++) {
         CHECK(incremental_case(seed, B2B_SCOPE_ACCOUNT));
+        CHECK(incremental_case(seed, B2B_SCOPE_ACCOUNT_OWN));
         CHECK(incremental_case(seed, B2B_SCOPE_SKU));
     }
     incremental_contracts = 400;
@@ -1112,6 +1126,7 @@ int main(void)
     RUN(snapshot_too_big);
     RUN(snapshot_deterministic);
     RUN(incremental_account_same_bytes);
+    RUN(incremental_account_own_same_bytes);
     RUN(incremental_sku_same_bytes);
     RUN(incremental_group_same_bytes);
     RUN(incremental_all_same_bytes);
