@@ -54,5 +54,11 @@ propagation)
     trap 'NODE_CMD=stop node bench-node2 8082' EXIT
     "$here/../lib/wait-pricing.sh" http://127.0.0.1:8082 120 >/dev/null
     NODE1=$url NODE2=http://127.0.0.1:8082 perl "$here/propagation.pl"
+    # Redis down: both nodes fall back to polling the rules version (default 5 s)
+    bash "$here/../../scripts/services.sh" stop "$B2B_INSTANCE" redis >/dev/null
+    trap 'bash "$here/../../scripts/services.sh" start "$B2B_INSTANCE" redis >/dev/null;
+          NODE_CMD=stop node bench-node2 8082' EXIT
+    REDIS_DOWN=5 BENCH_CHANGES=${BENCH_CHANGES_DOWN:-10} NODE1=$url \
+        NODE2=http://127.0.0.1:8082 perl "$here/propagation.pl"
     ;;
 esac
