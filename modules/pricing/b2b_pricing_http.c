@@ -95,6 +95,7 @@ static int handle_quote(b2b_req_t *req)
                               || ap_strstr_c(r->args, "explain=true"));
     int use_sql = conf->engine == B2B_ENGINE_SQL;
     size_t i;
+    int32_t acting;
     char *text;
     b2b_status_t st;
 
@@ -142,11 +143,14 @@ static int handle_quote(b2b_req_t *req)
         }
     }
 
+    /* the acting account once per quote, then every line by index */
+    acting = snap ? b2b_snapshot_find_account(snap, req->acting->code,
+                                              strlen(req->acting->code)) : -1;
     for (i = 0; i < qr->nlines; i++) {
         b2b_query_t q;
         memset(&q, 0, sizeof(q));
         q.account_code = req->acting->code;
-        q.account_index = -1;
+        q.account_index = acting;
         q.sku = qr->lines[i].sku;
         q.qty = qr->lines[i].qty;
         q.promo_code = qr->has_promo_code ? qr->promo_code : NULL;
